@@ -1,0 +1,3 @@
+//! The Lambda entry point (placeholder until the handler lands).
+
+fn main() {}

@@ -1,0 +1,5 @@
+//! Integration tests against LocalStack (started by scripts/test): metrics read back, alerts
+//! delivered to SQS, templates deployed, the real Lambda runtime loop.
+
+#[path = "../support/mod.rs"]
+mod support;

@@ -1,0 +1,4 @@
+//! Integration tests that need nothing but this machine: the built CLI against local servers.
+
+#[path = "../support/mod.rs"]
+mod support;
