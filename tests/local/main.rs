@@ -2,3 +2,7 @@
 
 #[path = "../support/mod.rs"]
 mod support;
+
+mod hostile;
+mod probe;
+mod tls;
