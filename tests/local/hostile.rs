@@ -23,6 +23,12 @@ async fn hostile(url: String) -> Checked {
 async fn hostile_with(t: serde_json::Value) -> Checked {
     let neighbour = healthy().await;
     let c = check(config(vec![t, target("neighbour", &neighbour.url("/h"))])).await;
+    println!(
+        "hostile: {:?} in {:?}, peak RSS {} KiB",
+        c.verdict("hostile"),
+        c.wall,
+        c.peak_rss_kib
+    );
     assert!(c.wall < WALL, "took {:?}", c.wall);
     assert_eq!(c.exit, 1, "{}\n{}", c.report, c.stderr);
     assert_healthy_neighbour(&c);
