@@ -10,6 +10,7 @@ pub mod condition;
 pub mod config;
 pub mod console;
 pub mod deliver;
+pub mod demo;
 pub mod formats;
 pub mod judge;
 pub mod metrics;
