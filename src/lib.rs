@@ -13,6 +13,7 @@ pub mod deliver;
 pub mod demo;
 pub mod formats;
 pub mod judge;
+pub mod lambda;
 pub mod metrics;
 pub mod probe;
 pub mod report;
