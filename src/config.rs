@@ -111,6 +111,9 @@ pub struct AlertConfig {
     pub failure_threshold: u32,
     /// The schedule interval, used to read past runs' state back.
     pub interval_minutes: u32,
+    /// Troubleshooting hints for alert emails, target name → component name → hint (copied
+    /// from each `Target.hints`, so the alert sink needs only this struct).
+    pub hints: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// One validated target.
@@ -396,7 +399,12 @@ fn validate(
     }
 
     let metrics = validate_metrics(raw.metrics, ov, &mut errors);
-    let alerts = validate_alerts(raw.alerts, ov, &mut errors);
+    let mut alerts = validate_alerts(raw.alerts, ov, &mut errors);
+    alerts.hints = targets
+        .iter()
+        .filter(|t| !t.hints.is_empty())
+        .map(|t| (t.name.clone(), t.hints.clone()))
+        .collect();
 
     if errors.is_empty() {
         Ok(Config {
@@ -767,6 +775,7 @@ fn validate_alerts(raw: RawAlerts, ov: &Overrides, errors: &mut Vec<String>) -> 
         notify_warn,
         failure_threshold,
         interval_minutes,
+        hints: BTreeMap::new(),
     }
 }
 
