@@ -663,3 +663,37 @@ async fn five_thousand_components_are_judged_in_bounded_time_and_memory() {
     assert_eq!(t["components"].as_array().map(Vec::len), Some(5000));
     assert!(c.peak_rss_kib < RSS_KIB, "peak RSS {} KiB", c.peak_rss_kib);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reasons_never_quote_the_url_query() {
+    let refused = closed_port().await;
+    let garbage = after_request(|mut s| async move {
+        let _ = s.write_all(b"\x00\x01garbage\r\n\r\n").await;
+        let _ = s.shutdown().await;
+    })
+    .await;
+    let neighbour = healthy().await;
+    let query = "?token=Q-SECRET-42";
+    let urls = [
+        format!("http://127.0.0.1:{refused}/health{query}"),
+        format!("https://no-such-host.invalid/health{query}"),
+        garbage.url(&format!("/health{query}")),
+    ];
+    let mut targets: Vec<_> = urls
+        .iter()
+        .enumerate()
+        .map(|(i, u)| target(&format!("t{i}"), u))
+        .collect();
+    targets.push(target("neighbour", &neighbour.url("/h")));
+    let c = check(config(targets)).await;
+    assert_healthy_neighbour(&c);
+    for i in 0..urls.len() {
+        let (status, reason) = c.verdict(&format!("t{i}"));
+        assert_eq!(status, "FAIL");
+        assert!(
+            !reason.is_empty() && !reason.contains("Q-SECRET-42"),
+            "{reason}"
+        );
+    }
+    assert!(!c.stderr.contains("Q-SECRET-42"), "{}", c.stderr);
+}
