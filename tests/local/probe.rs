@@ -178,6 +178,7 @@ async fn confirmation_retry_rescues_a_transient_503() {
     t["retry_delay_ms"] = json!(200);
     let c = check(config(vec![t])).await;
     let t = c.target("flaky");
+    println!("{t:#}");
     assert_eq!(c.exit, 0, "{}", c.report);
     assert_eq!(t["status"], "PASS", "{t}");
     assert_eq!(t["attempts"], 2, "{t}");
@@ -374,6 +375,7 @@ async fn redirect_to_another_host_is_not_followed_and_the_token_stays_home() {
     let mut t = target("redir", &server.url("/health"));
     t["headers"] = json!({"Authorization": "Bearer s3cret-token"});
     let c = check(config(vec![t, target("neighbour", &neighbour.url("/h"))])).await;
+    println!("{:#}", c.target("redir"));
     assert_eq!(
         c.verdict("redir"),
         (
