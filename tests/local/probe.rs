@@ -420,3 +420,36 @@ async fn plain_http_to_a_remote_host_is_refused_unless_allowed() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_to_another_port_is_not_followed_and_no_header_travels() {
+    let (elsewhere, elsewhere_heads) = recording(|_| {
+        (
+            200,
+            "Content-Type: application/json\r\n".into(),
+            HEALTHY_BODY.into(),
+        )
+    })
+    .await;
+    let port = elsewhere.addr.port();
+    let (server, heads) = recording(move |_| {
+        (
+            302,
+            format!("Location: http://127.0.0.1:{port}/health\r\n"),
+            Vec::new(),
+        )
+    })
+    .await;
+    let mut t = target("redir", &server.url("/health"));
+    t["headers"] = json!({"X-Api-Key": "k3y-s3cret"});
+    let c = check(config(vec![t])).await;
+    assert_eq!(
+        c.verdict("redir"),
+        (
+            "FAIL".into(),
+            format!("redirect to another port (127.0.0.1:{port}) not followed")
+        )
+    );
+    assert!(heads.lock().expect("lock")[0].contains("k3y-s3cret"));
+    assert!(elsewhere_heads.lock().expect("lock").is_empty());
+}
