@@ -237,3 +237,14 @@ async fn a_redirect_from_https_down_to_http_is_not_followed() {
     assert_eq!(reason, "redirect from https to plain http not followed");
     assert_eq!(*plain_heads.lock().expect("lock"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_closing_during_the_handshake_is_named() {
+    let server = crate::support::serve_raw(|tcp| async move {
+        drop(tcp);
+    })
+    .await;
+    let (status, reason, _) = run(target("tls", &https(&server, "127.0.0.1"))).await;
+    assert_eq!(status, "FAIL");
+    assert_eq!(reason, "connection closed during the TLS handshake");
+}
