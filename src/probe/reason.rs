@@ -150,7 +150,8 @@ fn deepest(chain: &[&(dyn StdError + 'static)]) -> String {
 }
 
 /// Why a request got no response. Never quotes the URL (its query may carry a token).
-pub(super) fn transport(err: &reqwest::Error, host: &str) -> String {
+pub(super) fn transport(err: &reqwest::Error, url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
     let chain = chain(err);
     if let Some(r) = find::<RedirectRefused>(&chain) {
         return r.to_string();
@@ -168,9 +169,11 @@ pub(super) fn transport(err: &reqwest::Error, host: &str) -> String {
             K::ConnectionRefused => return "connection refused".to_string(),
             K::ConnectionReset => return "connection reset by the server".to_string(),
             K::ConnectionAborted => return "connection aborted".to_string(),
-            K::HostUnreachable => return format!("host {host} unreachable"),
+            K::HostUnreachable => {
+                return format!("host {} unreachable", crate::formats::printable(host))
+            }
             K::NetworkUnreachable => return "network unreachable".to_string(),
-            K::UnexpectedEof if err.is_connect() => {
+            K::UnexpectedEof if err.is_connect() && url.scheme() == "https" => {
                 return "connection closed during the TLS handshake".to_string()
             }
             _ => {}
