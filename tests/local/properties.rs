@@ -9,6 +9,19 @@ use health_canary::formats::{self, map_status, printable, Format, Parsed};
 use health_canary::report::Status;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value as Json};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counts the cases a property ran and prints the total once all configured cases passed, so
+/// the 1,000,000-case run is counted, not assumed (`--no-capture` shows the lines).
+macro_rules! count_case {
+    ($name:literal) => {{
+        static RUN: AtomicU64 = AtomicU64::new(0);
+        let n = RUN.fetch_add(1, Ordering::Relaxed) + 1;
+        if n == u64::from(ProptestConfig::default().cases) {
+            eprintln!("proptest {}: {n} cases run", $name);
+        }
+    }};
+}
 
 /// Every vocabulary word, plus words that are not in it.
 const WORDS: &[&str] = &[
@@ -267,6 +280,7 @@ proptest! {
         ct in content_type(),
         forced in forced(),
     ) {
+        count_case!("read_never_panics_on_arbitrary_bytes");
         let result = formats::read(&body, ct, forced);
         check_read(&result, ct, forced)?;
     }
@@ -279,6 +293,7 @@ proptest! {
         ct in content_type(),
         forced in forced(),
     ) {
+        count_case!("read_never_panics_on_mutated_fixtures");
         let bodies = fixture_bodies();
         let mut body = pick.get(bodies).clone();
         for (at, byte) in flips {
@@ -294,6 +309,7 @@ proptest! {
 
     #[test]
     fn read_never_panics_on_arbitrary_json(value in arb_json(), ct in content_type(), forced in forced()) {
+        count_case!("read_never_panics_on_arbitrary_json");
         let body = value.to_string();
         let result = formats::read(body.as_bytes(), ct, forced);
         check_read(&result, ct, forced)?;
@@ -310,6 +326,7 @@ proptest! {
         overall in word(),
         components in named_words(),
     ) {
+        count_case!("every_word_maps_to_its_vocabulary_status_in_every_format");
         let (body, ct) = render(format, &overall, &components);
         for forced in [None, Some(format)] {
             let parsed = formats::read(&body, Some(ct), forced).map_err(TestCaseError::fail)?;
@@ -339,6 +356,7 @@ proptest! {
         overall in word(),
         lists in prop::collection::btree_map(name(), prop::sample::select(vec!["ok", "degraded", "down"]), 0..12),
     ) {
+        count_case!("aggregator_lists_round_trip_their_statuses");
         let mut services: Map<String, Json> = ["ok", "degraded", "down"].iter().map(|k| (k.to_string(), json!([]))).collect();
         for (n, list) in &lists {
             if let Some(Json::Array(a)) = services.get_mut(*list) {
@@ -361,6 +379,7 @@ proptest! {
         checks in prop::collection::btree_map("[a-z][a-z0-9/_-]{0,20}", any::<bool>(), 0..12),
         passed in any::<bool>(),
     ) {
+        count_case!("kubernetes_listings_round_trip");
         let mut text = String::new();
         for (n, ok) in &checks {
             text.push_str(&if *ok { format!("[+]{n} ok\n") } else { format!("[-]{n} failed: reason withheld\n") });
@@ -376,6 +395,7 @@ proptest! {
 
     #[test]
     fn unknown_words_are_warn_and_name_the_word(w in any::<String>()) {
+        count_case!("unknown_words_are_warn_and_name_the_word");
         let (status, reason) = map_status(&w);
         let known = WORDS[..18].contains(&w.trim().to_ascii_lowercase().as_str());
         if known {
@@ -391,6 +411,7 @@ proptest! {
         any::<String>(),
         "[a-z_.0-9 ]{0,30}(==|!=|<|<=|>|>=|=|<>)[ -~]{0,20}",
     ], warn in any::<bool>()) {
+        count_case!("condition_parse_never_panics");
         let severity = if warn { Status::Warn } else { Status::Fail };
         match Condition::parse(&text, severity) {
             Ok(c) => {
@@ -411,6 +432,7 @@ proptest! {
         ms in prop::option::of(any::<u64>()),
         days in prop::option::of(any::<i64>()),
     ) {
+        count_case!("condition_evaluate_never_panics_and_explains_failures");
         let Ok(c) = Condition::parse(&format!("{path} {op} {literal}"), Status::Warn) else {
             return Ok(());
         };
@@ -435,6 +457,7 @@ proptest! {
         ],
         url in prop::option::of(prop::sample::select(vec!["https://example.com", "not a url", ""])),
     ) {
+        count_case!("config_load_returns_err_never_panics");
         let overrides = Overrides { url: url.map(str::to_string), ..Overrides::default() };
         if let Ok(c) = config::load(None, Some(&input), &overrides, &|_| None) {
             prop_assert!(!c.targets.is_empty(), "a valid config has targets");
