@@ -3,6 +3,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod formats;
 mod hostile;
 mod probe;
+mod properties;
 mod tls;
