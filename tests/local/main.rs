@@ -4,3 +4,6 @@
 mod support;
 
 mod formats;
+mod hostile;
+mod probe;
+mod tls;
