@@ -3,3 +3,6 @@
 
 #[path = "../support/mod.rs"]
 mod support;
+
+mod lambda;
+mod metrics;
