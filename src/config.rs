@@ -147,6 +147,8 @@ pub struct Target {
     pub allow_http: bool,
     /// Per-component troubleshooting hints shown in alert emails.
     pub hints: BTreeMap<String, String>,
+    /// Extra trusted CA certificates (PEM) for a private CA, on top of the system roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// An inclusive range of accepted HTTP statuses (`200`, or `2xx` = 200..=299).
@@ -240,6 +242,7 @@ struct RawTarget {
     allow_http: Option<bool>,
     #[serde(default)]
     hints: BTreeMap<String, String>,
+    ca_file: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -602,6 +605,25 @@ fn validate_target(
         ));
     }
 
+    let ca_file = t.ca_file.map(std::path::PathBuf::from);
+    if let Some(path) = &ca_file {
+        match std::fs::read(path) {
+            Ok(pem) => match reqwest::Certificate::from_pem_bundle(&pem) {
+                Ok(certs) if !certs.is_empty() => {}
+                _ => errors.push(format!(
+                    "{}: '{}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    at("ca_file"),
+                    path.display()
+                )),
+            },
+            Err(e) => errors.push(format!(
+                "{}: cannot read '{}': {e}",
+                at("ca_file"),
+                path.display()
+            )),
+        }
+    }
+
     match (url, errors.is_empty()) {
         (Some(url), true) => Ok(Target {
             name,
@@ -618,6 +640,7 @@ fn validate_target(
             max_body_bytes,
             allow_http,
             hints: t.hints,
+            ca_file,
         }),
         _ => Err(errors),
     }
@@ -966,6 +989,14 @@ mod tests {
             (
                 r#"{"targets":[{"url":"https://a/","method":"DELETE"}]}"#,
                 "'DELETE' is not supported",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","ca_file":"/nonexistent/ca.pem"}]}"#,
+                "targets[0].ca_file: cannot read '/nonexistent/ca.pem'",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","ca_file":"Cargo.toml"}]}"#,
+                "holds no PEM certificate",
             ),
             (r#"{"targets":"#, "invalid config in CANARY_CONFIG"),
         ];

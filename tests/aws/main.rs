@@ -4,3 +4,5 @@
 mod alerts;
 #[path = "../support/mod.rs"]
 mod support;
+
+mod metrics;
