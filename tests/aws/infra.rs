@@ -1,0 +1,384 @@
+//! The templates deployed into LocalStack: `infra/alarms.yaml` with short periods, driven by the
+//! canary's own metrics, its alarm actions read back from an SQS queue subscribed to the topic.
+
+use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StateValue};
+use health_canary::metrics::contract::{
+    CANARY_HEARTBEAT, COMPONENT_STATUS, DIM_CANARY, DIM_COMPONENT, DIM_TARGET, TARGET_STATUS,
+};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Clients for everything these tests touch, pointed at LocalStack by `AWS_ENDPOINT_URL`.
+struct Clients {
+    cfn: aws_sdk_cloudformation::Client,
+    cw: aws_sdk_cloudwatch::Client,
+    sns: aws_sdk_sns::Client,
+    sqs: aws_sdk_sqs::Client,
+}
+
+async fn clients() -> Clients {
+    crate::support::localstack_endpoint();
+    let shared = aws_config::load_from_env().await;
+    Clients {
+        cfn: aws_sdk_cloudformation::Client::new(&shared),
+        cw: aws_sdk_cloudwatch::Client::new(&shared),
+        sns: aws_sdk_sns::Client::new(&shared),
+        sqs: aws_sdk_sqs::Client::new(&shared),
+    }
+}
+
+/// A name no other test (or engineer sharing LocalStack) uses.
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+fn template(rel: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+}
+
+/// Creates a stack and waits for CREATE_COMPLETE; returns its outputs.
+async fn deploy(
+    c: &Clients,
+    stack: &str,
+    body: &str,
+    params: &[(&str, &str)],
+) -> HashMap<String, String> {
+    c.cfn
+        .create_stack()
+        .stack_name(stack)
+        .template_body(body)
+        .set_parameters(Some(
+            params
+                .iter()
+                .map(|(k, v)| {
+                    Parameter::builder()
+                        .parameter_key(*k)
+                        .parameter_value(*v)
+                        .build()
+                })
+                .collect(),
+        ))
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityAutoExpand)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateStack {stack}: {e:?}"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let out = c
+            .cfn
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+            .expect("DescribeStacks");
+        let s = &out.stacks()[0];
+        match s.stack_status() {
+            Some(StackStatus::CreateComplete) => {
+                return s
+                    .outputs()
+                    .iter()
+                    .map(|o| {
+                        (
+                            o.output_key().unwrap_or_default().to_string(),
+                            o.output_value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+            }
+            Some(StackStatus::CreateInProgress) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(500)).await
+            }
+            other => panic!(
+                "stack {stack} ended {other:?}: {:?}",
+                s.stack_status_reason()
+            ),
+        }
+    }
+}
+
+/// An SQS queue subscribed to `topic`; returns the queue URL.
+async fn subscribe_queue(c: &Clients, topic: &str) -> String {
+    let url = c
+        .sqs
+        .create_queue()
+        .queue_name(unique("infra-alarms"))
+        .send()
+        .await
+        .expect("CreateQueue")
+        .queue_url()
+        .expect("queue url")
+        .to_string();
+    let attrs = c
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("GetQueueAttributes");
+    let arn = attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .expect("queue arn")
+        .clone();
+    c.sns
+        .subscribe()
+        .topic_arn(topic)
+        .protocol("sqs")
+        .endpoint(arn)
+        .send()
+        .await
+        .expect("Subscribe");
+    url
+}
+
+fn dim(name: &str, value: &str) -> Dimension {
+    Dimension::builder().name(name).value(value).build()
+}
+
+/// The datums one canary run publishes for the seed target with market_data at `status`
+/// (the same names and dimensions as `metrics::contract`).
+fn run_datums(canary: &str, target: &str, status: f64) -> Vec<MetricDatum> {
+    let now = aws_sdk_cloudwatch::primitives::DateTime::from(std::time::SystemTime::now());
+    let d = |name: &str, dims: Vec<Dimension>, value: f64, unit: StandardUnit| {
+        MetricDatum::builder()
+            .metric_name(name)
+            .set_dimensions(Some(dims))
+            .value(value)
+            .unit(unit)
+            .timestamp(now)
+            .build()
+    };
+    vec![
+        d(
+            COMPONENT_STATUS,
+            vec![
+                dim(DIM_CANARY, canary),
+                dim(DIM_TARGET, target),
+                dim(DIM_COMPONENT, "market_data"),
+            ],
+            status,
+            StandardUnit::None,
+        ),
+        d(
+            TARGET_STATUS,
+            vec![dim(DIM_CANARY, canary), dim(DIM_TARGET, target)],
+            status,
+            StandardUnit::None,
+        ),
+        d(
+            CANARY_HEARTBEAT,
+            vec![dim(DIM_CANARY, canary)],
+            1.0,
+            StandardUnit::Count,
+        ),
+    ]
+}
+
+async fn alarm_state(c: &Clients, name: &str) -> Option<StateValue> {
+    let out =
+        c.cw.describe_alarms()
+            .alarm_names(name)
+            .send()
+            .await
+            .expect("DescribeAlarms");
+    out.metric_alarms()
+        .first()
+        .and_then(|a| a.state_value().cloned())
+}
+
+/// Polls (publishing a run's datums each time when `publish` is set) until the alarm is `want`.
+async fn wait_for_state(
+    c: &Clients,
+    namespace: &str,
+    publish: Option<(&str, &str, f64)>,
+    alarm: &str,
+    want: StateValue,
+) -> Duration {
+    let start = Instant::now();
+    // Generous bound against hangs: LocalStack evaluates each alarm once per period (10 s here).
+    let deadline = start + Duration::from_secs(150);
+    loop {
+        if let Some((canary, target, status)) = publish {
+            c.cw.put_metric_data()
+                .namespace(namespace)
+                .set_metric_data(Some(run_datums(canary, target, status)))
+                .send()
+                .await
+                .expect("PutMetricData");
+        }
+        let state = alarm_state(c, alarm).await;
+        if state.as_ref() == Some(&want) {
+            return start.elapsed();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "alarm {alarm} did not reach {want:?} in 150 s (last state {state:?})"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Reads the queue until an alarm notification for `alarm` with state `want` arrives; returns
+/// the alarm JSON SNS carried.
+async fn wait_for_notification(
+    c: &Clients,
+    queue: &str,
+    alarm: &str,
+    want: &str,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        let out = c
+            .sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .expect("ReceiveMessage");
+        for m in out.messages() {
+            let envelope: serde_json::Value =
+                serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope JSON");
+            let inner: serde_json::Value =
+                serde_json::from_str(envelope["Message"].as_str().unwrap_or_default())
+                    .unwrap_or(serde_json::Value::Null);
+            if inner["AlarmName"] == alarm && inner["NewStateValue"] == want {
+                return inner;
+            }
+            seen.push(inner);
+        }
+    }
+    panic!("no {want} notification for {alarm} reached the queue; saw {seen:#?}")
+}
+
+/// Runs `scenario` on the stack's name, then deletes the stack whatever happened: its alarms
+/// would otherwise keep LocalStack's scheduler busy every 10 s for everyone sharing it.
+async fn with_stack<F, Fut>(scenario: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let stack = unique("health-canary-alarms");
+    let outcome = tokio::spawn(scenario(stack.clone())).await;
+    let c = clients().await;
+    let _ = c.cfn.delete_stack().stack_name(&stack).send().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+#[tokio::test]
+async fn component_alarm_notifies_the_topic_and_canary_stopped_fires_when_runs_stop() {
+    with_stack(alarm_scenario).await;
+}
+
+async fn alarm_scenario(stack: String) {
+    let c = clients().await;
+    let canary = unique("infra-canary");
+    let namespace = format!("HealthCanaryTest/{}", unique("ns"));
+    let target = "system";
+    let outputs = deploy(
+        &c,
+        &stack,
+        &template("infra/alarms.yaml"),
+        &[
+            ("CanaryName", &canary),
+            ("Namespace", &namespace),
+            ("Targets", target),
+            ("ComponentTarget", target),
+            ("Components", "market_data,telegram"),
+            ("FunctionName", "health-canary-test-fn"),
+            ("StatusAlarmActions", "true"),
+            ("PeriodSeconds", "10"),
+            ("EvaluationPeriods", "1"),
+            ("HeartbeatEvaluationPeriods", "1"),
+        ],
+    )
+    .await;
+    let topic = outputs
+        .get("AlarmTopicArn")
+        .expect("AlarmTopicArn output")
+        .clone();
+    assert!(topic.starts_with("arn:aws:sns:"), "{topic}");
+    let queue = subscribe_queue(&c, &topic).await;
+
+    // The slots: two listed components, one target, heartbeat, errors; nothing for empty slots.
+    let alarms =
+        c.cw.describe_alarms()
+            .alarm_name_prefix(&canary)
+            .send()
+            .await
+            .expect("DescribeAlarms");
+    let mut names: Vec<&str> = alarms
+        .metric_alarms()
+        .iter()
+        .filter_map(|a| a.alarm_name())
+        .collect();
+    names.sort();
+    let component_alarm = format!("{canary}-component-{target}-market_data");
+    let stopped_alarm = format!("{canary}-canary-stopped");
+    assert_eq!(
+        names,
+        [
+            stopped_alarm.clone(),
+            component_alarm.clone(),
+            format!("{canary}-component-{target}-telegram"),
+            format!("{canary}-lambda-errors"),
+            format!("{canary}-target-{target}"),
+        ]
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+    );
+
+    // Healthy runs: the heartbeat keeps canary-stopped OK.
+    let ok_after = wait_for_state(
+        &c,
+        &namespace,
+        Some((&canary, target, 0.0)),
+        &stopped_alarm,
+        StateValue::Ok,
+    )
+    .await;
+    eprintln!("canary-stopped OK after {ok_after:?} of healthy runs");
+
+    // market_data FAILs: its alarm goes to ALARM and the action reaches the subscriber.
+    let alarm_after = wait_for_state(
+        &c,
+        &namespace,
+        Some((&canary, target, 2.0)),
+        &component_alarm,
+        StateValue::Alarm,
+    )
+    .await;
+    eprintln!("component alarm ALARM after {alarm_after:?} of failing runs");
+    let note = wait_for_notification(&c, &queue, &component_alarm, "ALARM").await;
+    assert_eq!(note["Trigger"]["MetricName"], COMPONENT_STATUS);
+    assert_eq!(note["Trigger"]["Namespace"], namespace.as_str());
+    assert_eq!(note["OldStateValue"], "OK");
+    assert!(
+        note["AlarmDescription"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("component market_data of system is FAIL"),
+        "{note}"
+    );
+
+    // The runs stop: no heartbeat, so canary-stopped fires and notifies.
+    let stopped_after =
+        wait_for_state(&c, &namespace, None, &stopped_alarm, StateValue::Alarm).await;
+    eprintln!("canary-stopped ALARM {stopped_after:?} after the last run");
+    let note = wait_for_notification(&c, &queue, &stopped_alarm, "ALARM").await;
+    assert_eq!(note["Trigger"]["MetricName"], CANARY_HEARTBEAT);
+    assert_eq!(note["OldStateValue"], "OK");
+}
