@@ -5,6 +5,7 @@
 
 use health_canary::config::{DEFAULT_CANARY, DEFAULT_NAMESPACE};
 use health_canary::metrics::contract::{MetricSpec, Scope, METRICS};
+use health_canary::metrics::sanitize::{sanitize, Key};
 use serde_yaml_ng::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -208,20 +209,6 @@ fn dashboard_refs() -> Vec<MetricRef> {
     refs
 }
 
-/// `stale_symbols` → `StaleSymbols`: how a component measurement is named as a metric.
-fn pascal_case(field: &str) -> String {
-    field
-        .split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut c = p.chars();
-            c.next()
-                .map(|f| f.to_uppercase().chain(c).collect::<String>())
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 fn spec(name: &str) -> Option<&'static MetricSpec> {
     METRICS.iter().find(|m| m.name == name)
 }
@@ -267,7 +254,7 @@ fn contract_violation(r: &MetricRef, measurements: &BTreeSet<String>) -> Option<
 fn default_measurement_metrics() -> BTreeSet<String> {
     param_default(&load("template.yaml"), "Measurements")
         .split(',')
-        .map(pascal_case)
+        .map(|field| sanitize(field, Key::MetricName))
         .collect()
 }
 
@@ -386,14 +373,16 @@ fn function_environment_uses_only_variables_the_code_reads() {
     let vars = t["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
         .as_mapping()
         .expect("Environment.Variables");
-    let source = std::fs::read_to_string(root().join("src/config.rs")).expect("src/config.rs");
+    let source: String = ["src/config.rs", "src/lambda.rs"]
+        .iter()
+        .map(|f| std::fs::read_to_string(root().join(f)).unwrap_or_else(|e| panic!("{f}: {e}")))
+        .collect();
     let names: Vec<&str> = vars.keys().filter_map(Value::as_str).collect();
     for name in &names {
-        // CANARY_CONFIG is read by the entry points; every other one by Overrides::from_env.
         let quoted = format!("\"{name}\"");
         assert!(
-            source.contains(&quoted) || *name == "CANARY_CONFIG",
-            "template sets {name}, which src/config.rs never reads"
+            source.contains(&quoted),
+            "template sets {name}, which neither src/config.rs nor src/lambda.rs reads"
         );
     }
     for needed in [
@@ -552,13 +541,21 @@ fn phones_get_only_fail_and_resolved() {
 }
 
 #[test]
-fn pascal_case_names_measurements_like_the_dashboard() {
-    for (field, metric) in [
-        ("stale_symbols", "StaleSymbols"),
-        ("max_age_minutes", "MaxAgeMinutes"),
-        ("last_cycle_age_minutes", "LastCycleAgeMinutes"),
-        ("open_orders", "OpenOrders"),
-    ] {
-        assert_eq!(pascal_case(field), metric);
-    }
+fn default_measurements_are_the_ones_the_dashboard_draws() {
+    let drawn: BTreeSet<String> = dashboard_refs()
+        .into_iter()
+        .filter(|r| spec(&r.name).is_none())
+        .map(|r| r.name)
+        .collect();
+    let want: BTreeSet<String> = [
+        "StaleSymbols",
+        "MaxAgeMinutes",
+        "LastCycleAgeMinutes",
+        "OpenOrders",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(drawn, want);
+    assert_eq!(default_measurement_metrics(), want);
 }
