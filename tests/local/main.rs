@@ -3,3 +3,5 @@
 mod contract;
 #[path = "../support/mod.rs"]
 mod support;
+
+mod formats;
