@@ -2,10 +2,8 @@
 //! canary's own metrics, its alarm actions read back from an SQS queue subscribed to the topic.
 
 use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StateValue};
-use health_canary::metrics::contract::{
-    CANARY_HEARTBEAT, COMPONENT_STATUS, DIM_CANARY, DIM_COMPONENT, DIM_TARGET, TARGET_STATUS,
-};
+use aws_sdk_cloudwatch::types::StateValue;
+use health_canary::metrics::contract::{CANARY_HEARTBEAT, COMPONENT_STATUS, DIM_COMPONENT};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -139,47 +137,32 @@ async fn subscribe_queue(c: &Clients, topic: &str) -> String {
     url
 }
 
-fn dim(name: &str, value: &str) -> Dimension {
-    Dimension::builder().name(name).value(value).build()
-}
-
-/// The datums one canary run publishes for the seed target with market_data at `status`
-/// (the same names and dimensions as `metrics::contract`).
-fn run_datums(canary: &str, target: &str, status: f64) -> Vec<MetricDatum> {
-    let now = aws_sdk_cloudwatch::primitives::DateTime::from(std::time::SystemTime::now());
-    let d = |name: &str, dims: Vec<Dimension>, value: f64, unit: StandardUnit| {
-        MetricDatum::builder()
-            .metric_name(name)
-            .set_dimensions(Some(dims))
-            .value(value)
-            .unit(unit)
-            .timestamp(now)
-            .build()
-    };
-    vec![
-        d(
-            COMPONENT_STATUS,
-            vec![
-                dim(DIM_CANARY, canary),
-                dim(DIM_TARGET, target),
-                dim(DIM_COMPONENT, "market_data"),
+/// Runs `health-canary check --config FILE --publish` against LocalStack once; returns its exit
+/// code and output (for the failure message).
+async fn run_canary(config: &std::path::Path) -> (Option<i32>, String) {
+    let config = config.to_string_lossy().into_owned();
+    let endpoint = crate::support::localstack_endpoint();
+    tokio::task::spawn_blocking(move || {
+        let out = crate::support::run_cli(
+            &["check", "--config", &config, "--publish"],
+            &[
+                ("AWS_ENDPOINT_URL", endpoint.as_str()),
+                ("AWS_ACCESS_KEY_ID", "test"),
+                ("AWS_SECRET_ACCESS_KEY", "test"),
+                ("AWS_REGION", "us-east-1"),
             ],
-            status,
-            StandardUnit::None,
-        ),
-        d(
-            TARGET_STATUS,
-            vec![dim(DIM_CANARY, canary), dim(DIM_TARGET, target)],
-            status,
-            StandardUnit::None,
-        ),
-        d(
-            CANARY_HEARTBEAT,
-            vec![dim(DIM_CANARY, canary)],
-            1.0,
-            StandardUnit::Count,
-        ),
-    ]
+        );
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    })
+    .await
+    .expect("run the CLI")
 }
 
 async fn alarm_state(c: &Clients, name: &str) -> Option<StateValue> {
@@ -194,11 +177,11 @@ async fn alarm_state(c: &Clients, name: &str) -> Option<StateValue> {
         .and_then(|a| a.state_value().cloned())
 }
 
-/// Polls (publishing a run's datums each time when `publish` is set) until the alarm is `want`.
+/// Polls until the alarm is `want`; with `run = Some((config, exit))` the canary runs before each
+/// poll (as the schedule would, faster) and must exit with `exit`.
 async fn wait_for_state(
     c: &Clients,
-    namespace: &str,
-    publish: Option<(&str, &str, f64)>,
+    run: Option<(&std::path::Path, i32)>,
     alarm: &str,
     want: StateValue,
 ) -> Duration {
@@ -206,13 +189,9 @@ async fn wait_for_state(
     // Generous bound against hangs: LocalStack evaluates each alarm once per period (10 s here).
     let deadline = start + Duration::from_secs(150);
     loop {
-        if let Some((canary, target, status)) = publish {
-            c.cw.put_metric_data()
-                .namespace(namespace)
-                .set_metric_data(Some(run_datums(canary, target, status)))
-                .send()
-                .await
-                .expect("PutMetricData");
+        if let Some((config, exit)) = run {
+            let (code, output) = run_canary(config).await;
+            assert_eq!(code, Some(exit), "health-canary check --publish:\n{output}");
         }
         let state = alarm_state(c, alarm).await;
         if state.as_ref() == Some(&want) {
@@ -341,11 +320,28 @@ async fn alarm_scenario(stack: String) {
         .collect::<Vec<_>>()
     );
 
+    // The watched service: the seed format, healthy first, then market_data and market_updater FAIL.
+    let fixture = |name: &str| template(&format!("tests/fixtures/formats/seed_components/{name}"));
+    let healthy = crate::support::serve_fixed(200, "application/json", fixture("pass.json")).await;
+    let failing = crate::support::serve_fixed(200, "application/json", fixture("fail.json")).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config_for = |name: &str, url: String| {
+        let path = dir.path().join(name);
+        let json = serde_json::json!({
+            "canary": canary,
+            "targets": [{"name": target, "url": url, "retries": 0}],
+            "metrics": {"namespace": namespace, "measurements": "none"},
+        });
+        std::fs::write(&path, json.to_string()).expect("write config");
+        path
+    };
+    let healthy_config = config_for("healthy.json", healthy.url("/api/health/system"));
+    let failing_config = config_for("failing.json", failing.url("/api/health/system"));
+
     // Healthy runs: the heartbeat keeps canary-stopped OK.
     let ok_after = wait_for_state(
         &c,
-        &namespace,
-        Some((&canary, target, 0.0)),
+        Some((&healthy_config, 0)),
         &stopped_alarm,
         StateValue::Ok,
     )
@@ -355,8 +351,7 @@ async fn alarm_scenario(stack: String) {
     // market_data FAILs: its alarm goes to ALARM and the action reaches the subscriber.
     let alarm_after = wait_for_state(
         &c,
-        &namespace,
-        Some((&canary, target, 2.0)),
+        Some((&failing_config, 1)),
         &component_alarm,
         StateValue::Alarm,
     )
@@ -375,8 +370,19 @@ async fn alarm_scenario(stack: String) {
     );
 
     // The runs stop: no heartbeat, so canary-stopped fires and notifies.
-    let stopped_after =
-        wait_for_state(&c, &namespace, None, &stopped_alarm, StateValue::Alarm).await;
+    // telegram still PASSes: its alarm, on its own Component dimension, stays OK.
+    assert_eq!(
+        alarm_state(&c, &format!("{canary}-component-{target}-telegram")).await,
+        Some(StateValue::Ok)
+    );
+    let dims = note["Trigger"]["Dimensions"].to_string();
+    assert!(
+        dims.contains(DIM_COMPONENT) && dims.contains("market_data"),
+        "{dims}"
+    );
+
+    // The runs stop: no heartbeat, so canary-stopped fires and notifies.
+    let stopped_after = wait_for_state(&c, None, &stopped_alarm, StateValue::Alarm).await;
     eprintln!("canary-stopped ALARM {stopped_after:?} after the last run");
     let note = wait_for_notification(&c, &queue, &stopped_alarm, "ALARM").await;
     assert_eq!(note["Trigger"]["MetricName"], CANARY_HEARTBEAT);
