@@ -388,3 +388,201 @@ async fn alarm_scenario(stack: String) {
     assert_eq!(note["Trigger"]["MetricName"], CANARY_HEARTBEAT);
     assert_eq!(note["OldStateValue"], "OK");
 }
+
+/// Puts the nested templates into LocalStack's S3, as `sam package` would into S3, and returns
+/// their TemplateURLs. Plain path-style PUTs: LocalStack does not check S3 signatures.
+async fn upload_nested_templates() -> (String, String) {
+    let endpoint = crate::support::localstack_endpoint();
+    let bucket = unique("infra-templates");
+    let http = reqwest::Client::new();
+    let put = |url: String, body: String| {
+        let http = http.clone();
+        async move {
+            let r = http.put(&url).body(body).send().await.expect("S3 PUT");
+            assert!(r.status().is_success(), "PUT {url}: {}", r.status());
+        }
+    };
+    put(format!("{endpoint}/{bucket}"), String::new()).await;
+    let mut urls = Vec::new();
+    for name in ["alarms.yaml", "dashboard.yaml"] {
+        put(
+            format!("{endpoint}/{bucket}/{name}"),
+            template(&format!("infra/{name}")),
+        )
+        .await;
+        // LocalStack maps the virtual-host S3 form onto its own S3.
+        urls.push(format!("https://{bucket}.s3.amazonaws.com/{name}"));
+    }
+    (urls[0].clone(), urls[1].clone())
+}
+
+#[tokio::test]
+async fn root_template_deploys_everything_but_the_function() {
+    use serde_yaml_ng::Value;
+    let c = clients().await;
+    let (alarms_url, dashboard_url) = upload_nested_templates().await;
+    let canary = unique("infra-root");
+    let stack = unique("health-canary-root");
+
+    // LocalStack cannot create the Lambda function here: deploy the rest of the root template.
+    let mut t: Value = serde_yaml_ng::from_str(&template("template.yaml")).expect("template.yaml");
+    let resources = t["Resources"].as_mapping_mut().expect("Resources");
+    assert!(
+        resources.remove("Function").is_some(),
+        "template has a Function"
+    );
+    resources["Alarms"]["Properties"]["Parameters"]["FunctionName"] = Value::from("");
+    resources["Alarms"]["Properties"]["Location"] = Value::from(alarms_url);
+    resources["Dashboard"]["Properties"]["Location"] = Value::from(dashboard_url);
+    t["Outputs"]
+        .as_mapping_mut()
+        .expect("Outputs")
+        .remove("FunctionName");
+    let body = serde_yaml_ng::to_string(&t).expect("YAML");
+
+    let outcome = tokio::spawn({
+        let stack = stack.clone();
+        let canary = canary.clone();
+        async move {
+            let c = clients().await;
+            let outputs = deploy(
+                &c,
+                &stack,
+                &body,
+                &[
+                    ("HealthUrl", "https://status.example.com/api/health/system"),
+                    ("CanaryName", &canary),
+                    ("AlertEmail", "ops@example.com"),
+                    ("AlertPhone", "+15555550100"),
+                ],
+            )
+            .await;
+            let topic = outputs.get("TopicArn").expect("TopicArn output").clone();
+
+            // Alarms: one per seed component and the target, named after the URL's host (the
+            // target name in simple mode), with the 5-minute schedule's period; no Errors alarm
+            // without a function.
+            let alarms =
+                c.cw.describe_alarms()
+                    .alarm_name_prefix(&canary)
+                    .send()
+                    .await
+                    .expect("DescribeAlarms");
+            let mut names: Vec<String> = alarms
+                .metric_alarms()
+                .iter()
+                .filter_map(|a| a.alarm_name().map(str::to_string))
+                .collect();
+            names.sort();
+            let host = "status.example.com";
+            let mut want: Vec<String> = [
+                "market_data",
+                "market_updater",
+                "signal_monitor",
+                "telegram",
+                "trade_system",
+            ]
+            .iter()
+            .map(|comp| format!("{canary}-component-{host}-{comp}"))
+            .chain([
+                format!("{canary}-canary-stopped"),
+                format!("{canary}-target-{host}"),
+            ])
+            .collect();
+            want.sort();
+            assert_eq!(names, want);
+            for a in alarms.metric_alarms() {
+                assert_eq!(a.period(), Some(300), "{:?}", a.alarm_name());
+                let notifies = !a.alarm_actions().is_empty();
+                let stopped = a
+                    .alarm_name()
+                    .is_some_and(|n| n.ends_with("-canary-stopped"));
+                assert_eq!(
+                    notifies,
+                    stopped,
+                    "{:?}: only canary-stopped notifies by default",
+                    a.alarm_name()
+                );
+                if stopped {
+                    assert_eq!(a.alarm_actions(), [topic.clone()]);
+                }
+            }
+
+            // Subscriptions: email gets everything, SMS only FAIL and RESOLVED.
+            let subs = c
+                .sns
+                .list_subscriptions_by_topic()
+                .topic_arn(&topic)
+                .send()
+                .await
+                .expect("ListSubscriptionsByTopic");
+            let mut protocols: Vec<&str> = subs
+                .subscriptions()
+                .iter()
+                .filter_map(|s| s.protocol())
+                .collect();
+            protocols.sort();
+            assert_eq!(protocols, ["email", "sms"]);
+            let sms = subs
+                .subscriptions()
+                .iter()
+                .find(|s| s.protocol() == Some("sms"))
+                .and_then(|s| s.subscription_arn())
+                .expect("sms subscription");
+            let attrs = c
+                .sns
+                .get_subscription_attributes()
+                .subscription_arn(sms)
+                .send()
+                .await
+                .expect("GetSubscriptionAttributes");
+            let policy: serde_json::Value = serde_json::from_str(
+                attrs
+                    .attributes()
+                    .and_then(|a| a.get("FilterPolicy"))
+                    .expect("FilterPolicy"),
+            )
+            .expect("FilterPolicy JSON");
+            assert_eq!(
+                policy,
+                serde_json::json!({"severity": ["FAIL", "RESOLVED"]})
+            );
+
+            // Both nested stacks were created. (LocalStack accepts AWS::CloudWatch::Dashboard
+            // without creating one, so the dashboard's body is checked by tests/local/contract.rs.)
+            let resources = c
+                .cfn
+                .describe_stack_resources()
+                .stack_name(&stack)
+                .send()
+                .await
+                .expect("DescribeStackResources");
+            let mut nested: Vec<(String, String)> = resources
+                .stack_resources()
+                .iter()
+                .filter(|r| r.resource_type() == Some("AWS::CloudFormation::Stack"))
+                .map(|r| {
+                    (
+                        r.logical_resource_id().unwrap_or_default().to_string(),
+                        r.resource_status()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect();
+            nested.sort();
+            assert_eq!(
+                nested,
+                [
+                    ("Alarms".to_string(), "CREATE_COMPLETE".to_string()),
+                    ("Dashboard".to_string(), "CREATE_COMPLETE".to_string())
+                ]
+            );
+        }
+    })
+    .await;
+    let _ = c.cfn.delete_stack().stack_name(&stack).send().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
