@@ -1,5 +1,6 @@
 //! Integration tests that need nothing but this machine: the built CLI against local servers.
 
+mod contract;
 #[path = "../support/mod.rs"]
 mod support;
 
