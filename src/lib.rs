@@ -8,6 +8,7 @@ pub mod alert;
 pub mod cli;
 pub mod condition;
 pub mod config;
+pub mod console;
 pub mod deliver;
 pub mod formats;
 pub mod judge;
