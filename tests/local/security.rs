@@ -250,3 +250,106 @@ async fn plain_http_to_a_non_loopback_host_needs_an_explicit_opt_in() {
         assert_eq!(seen.lock().unwrap().len(), probed, "{args:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirects_to_another_host_are_not_followed_and_carry_no_secrets() {
+    let secret = random_secret();
+    // Where the redirects point: another loopback address, the same address by another name,
+    // and another port on the same address. Each records what reached it.
+    let (other_ip, other_ip_seen) =
+        recording_server("127.0.0.2:0", 200, String::new(), FAILING_BODY).await;
+    let (other_port, other_port_seen) =
+        recording_server("127.0.0.1:0", 200, String::new(), FAILING_BODY).await;
+    let cases = [
+        (
+            format!("http://127.0.0.2:{}/health", other_ip.addr.port()),
+            other_ip_seen.clone(),
+            "redirect to another host (127.0.0.2) not followed",
+        ),
+        (
+            format!("http://localhost:{}/health", other_port.addr.port()),
+            other_port_seen.clone(),
+            "redirect to another host (localhost) not followed",
+        ),
+    ];
+    for (location, seen, reason) in cases {
+        let (origin, origin_seen) =
+            recording_server("127.0.0.1:0", 302, format!("Location: {location}\r\n"), "").await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(
+            &dir,
+            &serde_json::json!({"canary": "security-redirect", "targets": [{
+                "name": "redirected", "retries": 0,
+                "url": format!("http://{}/health", origin.addr),
+                "headers": {"Authorization": "Bearer ${CANARY_TEST_SECRET}",
+                            "X-Api-Key": "${CANARY_TEST_SECRET}"}}]}),
+        );
+        let out = cli(
+            &["check", "--config", &config, "--json"],
+            &[("CANARY_TEST_SECRET", &secret)],
+        )
+        .await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{location}: {stdout}");
+        let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+        assert_eq!(report["targets"][0]["status"], "FAIL", "{location}");
+        assert!(
+            report["targets"][0]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(reason),
+            "{location}: {}",
+            report["targets"][0]["reason"]
+        );
+        assert_eq!(origin_seen.lock().unwrap().len(), 1, "{location}");
+        assert!(origin_seen.lock().unwrap()[0].contains(&secret));
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "{location} was contacted: {:?}",
+            seen.lock().unwrap()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn redirect_to_another_port_carries_no_configured_header_secret() {
+    // Same host name, another port (another server): the probe follows it as the same host, so
+    // every configured header (all of them are secrets) must stay behind, not just Authorization.
+    let secret = random_secret();
+    let (other_port, other_port_seen) =
+        recording_server("127.0.0.1:0", 200, String::new(), FAILING_BODY).await;
+    let (origin, origin_seen) = recording_server(
+        "127.0.0.1:0",
+        302,
+        format!(
+            "Location: http://127.0.0.1:{}/health\r\n",
+            other_port.addr.port()
+        ),
+        "",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        &dir,
+        &serde_json::json!({"canary": "security-redirect", "targets": [{
+            "name": "redirected", "retries": 0,
+            "url": format!("http://{}/health", origin.addr),
+            "headers": {"Authorization": "Bearer ${CANARY_TEST_SECRET}",
+                        "X-Api-Key": "${CANARY_TEST_SECRET}"}}]}),
+    );
+    let out = cli(
+        &["check", "--config", &config, "--json"],
+        &[("CANARY_TEST_SECRET", &secret)],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains(&secret));
+    assert_eq!(origin_seen.lock().unwrap().len(), 1);
+    let reached = other_port_seen.lock().unwrap().clone();
+    for head in &reached {
+        assert!(
+            !head.contains(&secret),
+            "a header secret followed a redirect to another port:\n{head}"
+        );
+    }
+}
