@@ -380,7 +380,8 @@ Summary: ✅ 2 passed  ⚠️ 0 warnings  ❌ 1 failed — FAIL
 
     #[test]
     fn target_line_shows_only_the_details_it_has() {
-        let cases: Vec<(Box<dyn Fn(&mut TargetResult)>, &str)> = vec![
+        type Edit = Box<dyn Fn(&mut TargetResult)>;
+        let cases: Vec<(Edit, &str)> = vec![
             (
                 Box::new(|_| {}),
                 "✅ api  PASS  HTTP 200 · 31 ms · seed_components",

@@ -180,6 +180,16 @@ pub(super) fn transport(err: &reqwest::Error, host: &str) -> String {
 pub(super) fn body(err: &reqwest::Error, received: usize) -> String {
     let chain = chain(err);
     let got = describe_bytes(received);
+    // Checked before `is_decode`: with decompression enabled reqwest calls every body error a
+    // decode error, including the connection closing early.
+    if let Some(io) = find::<std::io::Error>(&chain) {
+        if matches!(
+            io.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
+        ) {
+            return format!("connection closed before the body ended ({got} received)");
+        }
+    }
     if let Some(h) = find::<hyper::Error>(&chain) {
         if h.is_incomplete_message() || h.is_body_write_aborted() || h.is_closed() {
             return format!("connection closed before the body ended ({got} received)");
@@ -191,14 +201,6 @@ pub(super) fn body(err: &reqwest::Error, received: usize) -> String {
             "body could not be decompressed ({got} received): {}",
             crate::formats::printable(&detail)
         );
-    }
-    if let Some(io) = find::<std::io::Error>(&chain) {
-        if matches!(
-            io.kind(),
-            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
-        ) {
-            return format!("connection closed before the body ended ({got} received)");
-        }
     }
     let detail = chain.last().map(|e| e.to_string()).unwrap_or_default();
     format!(

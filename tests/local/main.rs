@@ -3,3 +3,7 @@
 mod security;
 #[path = "../support/mod.rs"]
 mod support;
+
+mod hostile;
+mod probe;
+mod tls;
