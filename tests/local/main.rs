@@ -1,11 +1,12 @@
 //! Integration tests that need nothing but this machine: the built CLI against local servers.
 
-mod contract;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod contract;
 mod formats;
 mod hostile;
 mod probe;
 mod properties;
+mod security;
 mod tls;
