@@ -43,7 +43,7 @@ pub struct CheckArgs {
     /// Allow plain http to hosts other than loopback.
     #[arg(long)]
     pub allow_http: bool,
-    /// Publish metrics and alerts to AWS (default credential chain).
+    /// Publish metrics and alerts to AWS (default credential chain); exit 3 if that fails.
     #[arg(long)]
     pub publish: bool,
     /// Print the metrics as CloudWatch Embedded Metric Format lines.
@@ -53,6 +53,9 @@ pub struct CheckArgs {
 
 /// Exit code for usage or configuration errors.
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code when `--publish` could not do its job: PutMetricData failed (even if the EMF
+/// fallback kept the data) or a due alert could not be sent. Takes precedence over 0 and 1.
+pub const EXIT_CANARY_FAILED: u8 = 3;
 
 /// Runs the CLI and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
@@ -86,9 +89,25 @@ async fn check(args: CheckArgs) -> ExitCode {
         }
     };
     let report = crate::run::run_check(&config, &client).await;
-    match serde_json::to_string_pretty(&report) {
-        Ok(json) => println!("{json}"),
-        Err(e) => eprintln!("health-canary: cannot serialise the report: {e}"),
+    if args.emf {
+        // --emf: the metrics as EMF lines on stdout, instead of the table/JSON.
+        let mapped = crate::metrics::datums::datums(&report, &config);
+        if let Err(e) = crate::metrics::emf::print(&config.metrics.namespace, &mapped.datums) {
+            eprintln!("health-canary: cannot write EMF to stdout: {e}");
+        }
+    } else {
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("health-canary: cannot serialise the report: {e}"),
+        }
+    }
+    if args.publish {
+        let aws = crate::deliver::Aws::from_env().await;
+        let delivery = crate::deliver::deliver(&config, &report, &aws).await;
+        eprintln!("health-canary: {}", delivery.summary());
+        if delivery.canary_failed() {
+            return ExitCode::from(EXIT_CANARY_FAILED);
+        }
     }
     let failing = match report.status {
         crate::report::Status::Fail => true,

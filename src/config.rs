@@ -111,6 +111,9 @@ pub struct AlertConfig {
     pub failure_threshold: u32,
     /// The schedule interval, used to read past runs' state back.
     pub interval_minutes: u32,
+    /// Troubleshooting hints for alert emails, target name → component name → hint (copied
+    /// from each `Target.hints`, so the alert sink needs only this struct).
+    pub hints: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// One validated target.
@@ -144,6 +147,8 @@ pub struct Target {
     pub allow_http: bool,
     /// Per-component troubleshooting hints shown in alert emails.
     pub hints: BTreeMap<String, String>,
+    /// Extra trusted CA certificates (PEM) for a private CA, on top of the system roots.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// An inclusive range of accepted HTTP statuses (`200`, or `2xx` = 200..=299).
@@ -237,6 +242,7 @@ struct RawTarget {
     allow_http: Option<bool>,
     #[serde(default)]
     hints: BTreeMap<String, String>,
+    ca_file: Option<String>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -393,7 +399,12 @@ fn validate(
     }
 
     let metrics = validate_metrics(raw.metrics, ov, &mut errors);
-    let alerts = validate_alerts(raw.alerts, ov, &mut errors);
+    let mut alerts = validate_alerts(raw.alerts, ov, &mut errors);
+    alerts.hints = targets
+        .iter()
+        .filter(|t| !t.hints.is_empty())
+        .map(|t| (t.name.clone(), t.hints.clone()))
+        .collect();
 
     if errors.is_empty() {
         Ok(Config {
@@ -594,6 +605,25 @@ fn validate_target(
         ));
     }
 
+    let ca_file = t.ca_file.map(std::path::PathBuf::from);
+    if let Some(path) = &ca_file {
+        match std::fs::read(path) {
+            Ok(pem) => match reqwest::Certificate::from_pem_bundle(&pem) {
+                Ok(certs) if !certs.is_empty() => {}
+                _ => errors.push(format!(
+                    "{}: '{}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    at("ca_file"),
+                    path.display()
+                )),
+            },
+            Err(e) => errors.push(format!(
+                "{}: cannot read '{}': {e}",
+                at("ca_file"),
+                path.display()
+            )),
+        }
+    }
+
     match (url, errors.is_empty()) {
         (Some(url), true) => Ok(Target {
             name,
@@ -610,6 +640,7 @@ fn validate_target(
             max_body_bytes,
             allow_http,
             hints: t.hints,
+            ca_file,
         }),
         _ => Err(errors),
     }
@@ -744,6 +775,7 @@ fn validate_alerts(raw: RawAlerts, ov: &Overrides, errors: &mut Vec<String>) -> 
         notify_warn,
         failure_threshold,
         interval_minutes,
+        hints: BTreeMap::new(),
     }
 }
 
@@ -957,6 +989,14 @@ mod tests {
             (
                 r#"{"targets":[{"url":"https://a/","method":"DELETE"}]}"#,
                 "'DELETE' is not supported",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","ca_file":"/nonexistent/ca.pem"}]}"#,
+                "targets[0].ca_file: cannot read '/nonexistent/ca.pem'",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","ca_file":"Cargo.toml"}]}"#,
+                "holds no PEM certificate",
             ),
             (r#"{"targets":"#, "invalid config in CANARY_CONFIG"),
         ];

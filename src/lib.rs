@@ -11,6 +11,7 @@ pub mod config;
 pub mod deliver;
 pub mod formats;
 pub mod judge;
+pub mod lambda;
 pub mod metrics;
 pub mod probe;
 pub mod report;

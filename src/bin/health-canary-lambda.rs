@@ -1,3 +1,16 @@
-//! The Lambda entry point (placeholder until the handler lands).
+//! The Lambda entry point: init once (logging, config, HTTP and AWS clients), then serve
+//! scheduled invocations with the shared handler.
 
-fn main() {}
+use health_canary::lambda::{init_tracing, Canary};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let canary = Canary::from_env().await;
+    let canary = &canary;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move { canary.handle(event.payload).await },
+    ))
+    .await
+}
