@@ -185,6 +185,7 @@ class CountingProxy:
         self.upstream = (parsed.hostname, parsed.port or 80)
         self.lock = threading.Lock()
         self.records = []
+        self.in_flight = 0
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -195,6 +196,15 @@ class CountingProxy:
 
             def _forward(self):
                 started = now_ns()
+                with proxy.lock:
+                    proxy.in_flight += 1
+                try:
+                    self._relay(started)
+                finally:
+                    with proxy.lock:
+                        proxy.in_flight -= 1
+
+            def _relay(self, started):
                 body = read_body(self) if self.command != "GET" else b""
                 headers = {
                     k: v
@@ -228,6 +238,13 @@ class CountingProxy:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def drain(self, timeout_s=180.0):
+        """Waits until LocalStack has answered every forwarded request: a call the canary gave up
+        on keeps LocalStack busy, and must not slow the next run down."""
+        end = time.monotonic() + timeout_s
+        while self.in_flight and time.monotonic() < end:
+            time.sleep(0.1)
 
     def take(self):
         with self.lock:
@@ -361,6 +378,7 @@ def run_lambda(binary, extra_env, invocations, log_path, timeout_s=120.0, proxy=
                         "body": body.decode("utf-8", "replace")[:2000],
                         "calls": calls,
                         "delivered_ns": api.delivered[rid],
+                        "done_ns": done,
                     }
                 )
             out["vm_hwm_kib"] = vm_hwm_kib(proc.pid)
@@ -410,20 +428,42 @@ def server_served(base):
 
 
 def canary_config(name, base, targets, failing, topic, namespace):
-    return {
+    cfg = {
         "canary": name,
         "targets": [
             {"name": f"t{i:04d}", "url": f"{base}/{'fail' if failing else 'pass'}/{i}"}
             for i in range(targets)
         ],
         "metrics": {"namespace": namespace},
-        "alerts": {"topic_arn": topic},
     }
+    if topic:
+        cfg["alerts"] = {"topic_arn": topic}
+    return cfg
 
 
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
+
+
+def outside_aws_ms(inv):
+    """Invocation wall time not spent waiting on an AWS call (the union of the calls' intervals,
+    clipped to the invocation, is subtracted): the canary's own share of the wall time."""
+    lo, hi = inv["delivered_ns"], inv["done_ns"]
+    spans = sorted((max(c["start_ns"], lo), min(c["end_ns"], hi)) for c in inv["calls"])
+    busy, cur_s, cur_e = 0, None, None
+    for s_, e_ in spans:
+        if e_ <= s_:
+            continue
+        if cur_e is None or s_ > cur_e:
+            if cur_e is not None:
+                busy += cur_e - cur_s
+            cur_s, cur_e = s_, e_
+        else:
+            cur_e = max(cur_e, e_)
+    if cur_e is not None:
+        busy += cur_e - cur_s
+    return (hi - lo - busy) / 1e6
 
 
 def summarize(samples):
@@ -472,6 +512,7 @@ def summarize(samples):
                         for r in inv
                     ]
                 ),
+                "outside_aws_ms": median([outside_aws_ms(r) for r in inv]),
                 "until_first_aws_call_ms": median(
                     [
                         (min(c["start_ns"] for c in r["calls"]) - r["delivered_ns"]) / 1e6
@@ -481,6 +522,10 @@ def summarize(samples):
                     ]
                 ),
                 "ops_first_run": ops,
+                "aws_call_ms": {
+                    op: median([(c["end_ns"] - c["start_ns"]) / 1e6 for c in calls if c["op"] == op])
+                    for op in sorted({c["op"] for c in calls})
+                },
                 "server_cpu_ms": median([r.get("server_cpu_ms") for r in inv]),
                 "server_served": median([r.get("server_served") for r in inv]),
                 "body_first_run": inv[0]["body"][:300] if inv else None,
@@ -515,7 +560,9 @@ def main():
     scales = [int(s) for s in args.scale.split(",") if s.strip()]
     extra = dict(kv.split("=", 1) for kv in args.extra_env)
 
-    kinds = ["hello"] + [f"canary-{n}" for n in scales]
+    # hello: the floor. alert-1: one failing target, metrics and alert state/SNS (the warm path).
+    # scale-N: N passing targets, metrics only (alerts off: no state read, no SNS).
+    kinds = ["hello", "alert-1"] + [f"scale-{n}" for n in scales]
     samples = {k: [] for k in kinds}
     try:
         for r in range(args.runs):
@@ -527,10 +574,9 @@ def main():
                     res = run_lambda(args.hello, {}, 2, log)
                 else:
                     n = int(kind.split("-")[1])
-                    # One target fails (an alert goes out); scale runs pass (metrics only).
-                    failing = n == 1
+                    alerting = kind.startswith("alert-")
                     name = f"bench-{stamp}-{kind}-{r}"
-                    cfg = canary_config(name, base, n, failing, topic, namespace)
+                    cfg = canary_config(name, base, n, alerting, topic if alerting else None, namespace)
                     path = os.path.abspath(os.path.join(args.out, f"{kind}-{r}.json"))
                     with open(path, "w") as f:
                         json.dump(cfg, f)
@@ -539,6 +585,7 @@ def main():
                     env[args.config_env] = path if args.config_env.endswith("_FILE") else json.dumps(cfg)
                     served0, scpu0 = server_served(base), cpu_ns(server.pid)[1]
                     res = run_lambda(args.canary, env, 2, log, proxy=proxy)
+                    proxy.drain()
                     served1, scpu1 = server_served(base), cpu_ns(server.pid)[1]
                     # Both invocations together; recorded on the first for the summary.
                     res["invocations"][0]["server_cpu_ms"] = (scpu1 - scpu0) / 1e6
