@@ -1,7 +1,10 @@
-//! The `health-canary` command line: argument parsing and the `check` / `demo` commands.
+//! The `health-canary` command line: argument parsing, logging set-up, and the `check` / `demo`
+//! commands. Results go to stdout, logs (only with `-v`) to stderr.
 
 use crate::config::{self, Overrides};
+use crate::report::{Report, Status};
 use clap::{Args, Parser, Subcommand};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 /// Probe health endpoints, judge every component, print a table or JSON.
@@ -51,30 +54,89 @@ pub struct CheckArgs {
     pub emf: bool,
 }
 
-/// Exit code for usage or configuration errors.
+/// Exit code for usage or configuration errors (clap uses the same for its usage errors).
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code when `--publish` could not do its job: PutMetricData failed (even if the EMF
 /// fallback kept the data) or a due alert could not be sent. Takes precedence over 0 and 1.
 pub const EXIT_CANARY_FAILED: u8 = 3;
+
+/// Exit code when the check failed (FAIL, or WARN with `--fail-on-warn`).
+pub const EXIT_FAILED: u8 = 1;
 
 /// Runs the CLI and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => check(args).await,
         Command::Demo => {
-            eprintln!("demo: not yet");
-            ExitCode::from(EXIT_USAGE)
+            let mut stdout = std::io::stdout();
+            match crate::demo::run(&mut stdout).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("health-canary: demo: {e}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+            }
         }
     }
 }
 
+/// Sends logs to stderr: nothing by default, `-v` info, `-vv` debug for the canary (its
+/// dependencies stay at warn / info so no library dumps requests). `RUST_LOG`, when set, wins.
+pub fn init_logging(verbose: u8) {
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok());
+    let filter = match (from_env, verbose) {
+        (Some(f), _) => f,
+        (None, 0) => return,
+        (None, 1) => tracing_subscriber::EnvFilter::new("warn,health_canary=info"),
+        (None, _) => tracing_subscriber::EnvFilter::new("info,health_canary=debug"),
+    };
+    // Fails only when a subscriber is already installed, and then logs still go somewhere.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// The exit code for a report: 0 on PASS (and WARN unless `fail_on_warn`), 1 otherwise.
+pub fn exit_code(status: Status, fail_on_warn: bool) -> u8 {
+    match status {
+        Status::Fail => EXIT_FAILED,
+        Status::Warn if fail_on_warn => EXIT_FAILED,
+        Status::Warn | Status::Pass => 0,
+    }
+}
+
+/// The report as stdout shows it: the console table, or pretty JSON with `json`.
+pub fn render_output(report: &Report, json: bool) -> Result<String, serde_json::Error> {
+    if json {
+        serde_json::to_string_pretty(report).map(|mut s| {
+            s.push('\n');
+            s
+        })
+    } else {
+        Ok(crate::console::render(report))
+    }
+}
+
+/// Writes to stdout, ignoring a closed pipe (`health-canary check … | head -1` must not panic).
+fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 async fn check(args: CheckArgs) -> ExitCode {
     let mut overrides = Overrides::from_env();
-    overrides.url = args.url.clone();
+    // An empty CANARY_URL / CANARY_CONFIG_FILE (as SAM passes unset parameters) means unset.
+    overrides.url = args.url.clone().filter(|u| !u.trim().is_empty());
+    let config_file = args.config.clone().filter(|c| !c.trim().is_empty());
     overrides.allow_http = args.allow_http;
     let inline = std::env::var("CANARY_CONFIG").ok();
     let env = |k: &str| std::env::var(k).ok();
-    let config = match config::load(args.config.as_deref(), inline.as_deref(), &overrides, &env) {
+    let config = match config::load(config_file.as_deref(), inline.as_deref(), &overrides, &env) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("health-canary: {e}");
@@ -88,7 +150,23 @@ async fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    tracing::info!(
+        canary = %config.canary,
+        targets = config.targets.len(),
+        "config loaded"
+    );
     let report = crate::run::run_check(&config, &client).await;
+    for t in &report.targets {
+        tracing::debug!(
+            target_name = %t.name,
+            status = %t.status,
+            http_status = ?t.http_status,
+            latency_ms = ?t.latency_ms,
+            attempts = t.attempts,
+            "target judged"
+        );
+    }
+    tracing::info!(status = %report.status, "check finished");
     if args.emf {
         // --emf: the metrics as EMF lines on stdout, instead of the table/JSON.
         let mapped = crate::metrics::datums::datums(&report, &config);
@@ -96,8 +174,8 @@ async fn check(args: CheckArgs) -> ExitCode {
             eprintln!("health-canary: cannot write EMF to stdout: {e}");
         }
     } else {
-        match serde_json::to_string_pretty(&report) {
-            Ok(json) => println!("{json}"),
+        match render_output(&report, args.json) {
+            Ok(text) => print_stdout(&text),
             Err(e) => eprintln!("health-canary: cannot serialise the report: {e}"),
         }
     }
@@ -109,10 +187,60 @@ async fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(EXIT_CANARY_FAILED);
         }
     }
-    let failing = match report.status {
-        crate::report::Status::Fail => true,
-        crate::report::Status::Warn => args.fail_on_warn,
-        crate::report::Status::Pass => false,
-    };
-    ExitCode::from(u8::from(failing))
+    ExitCode::from(exit_code(report.status, args.fail_on_warn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_follows_status_and_fail_on_warn() {
+        let cases = [
+            (Status::Pass, false, 0),
+            (Status::Pass, true, 0),
+            (Status::Warn, false, 0),
+            (Status::Warn, true, 1),
+            (Status::Fail, false, 1),
+            (Status::Fail, true, 1),
+        ];
+        for (status, fail_on_warn, want) in cases {
+            assert_eq!(
+                exit_code(status, fail_on_warn),
+                want,
+                "{status} {fail_on_warn}"
+            );
+        }
+    }
+
+    #[test]
+    fn parses_every_check_flag() {
+        let cli = Cli::try_parse_from([
+            "health-canary",
+            "-vv",
+            "check",
+            "--url",
+            "http://127.0.0.1:1/h",
+            "--json",
+            "--fail-on-warn",
+            "--allow-http",
+            "--publish",
+            "--emf",
+        ])
+        .unwrap();
+        assert_eq!(cli.verbose, 2);
+        let Command::Check(a) = cli.command else {
+            panic!("expected check")
+        };
+        assert_eq!(a.url.as_deref(), Some("http://127.0.0.1:1/h"));
+        assert!(a.json && a.fail_on_warn && a.allow_http && a.publish && a.emf);
+    }
+
+    #[test]
+    fn unknown_flags_are_usage_errors_with_exit_code_two() {
+        let e = Cli::try_parse_from(["health-canary", "check", "--nope"]).unwrap_err();
+        assert_eq!(e.exit_code(), i32::from(EXIT_USAGE));
+        let e = Cli::try_parse_from(["health-canary"]).unwrap_err();
+        assert_eq!(e.exit_code(), i32::from(EXIT_USAGE));
+    }
 }

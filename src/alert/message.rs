@@ -198,7 +198,7 @@ fn truncate(text: &str, max: usize) -> String {
 /// result is at most `max` characters (ending in `~` when cut).
 pub fn ascii(text: &str, max: usize) -> String {
     let mut out = String::new();
-    for c in text.trim().chars() {
+    for c in text.chars() {
         let c = if c.is_ascii_graphic() {
             c
         } else if c.is_whitespace() || c.is_control() {
@@ -211,11 +211,14 @@ pub fn ascii(text: &str, max: usize) -> String {
         }
         out.push(c);
     }
+    let out = out.trim();
     if out.chars().count() > max {
-        out = out.chars().take(max.saturating_sub(1)).collect();
-        out.push('~');
+        let mut cut: String = out.chars().take(max.saturating_sub(1)).collect();
+        cut.push('~');
+        cut
+    } else {
+        out.to_string()
     }
-    out
 }
 
 /// `25 min`, `1 h 5 min`, `2 d 3 h`.
@@ -385,4 +388,228 @@ fn email(
         utc(report.checked_at)
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::testing::{at, component, report, target};
+    use crate::report::Status::{Fail as F, Pass as P, Warn as W};
+
+    fn notice(kind: Kind, since: Option<DateTime<Utc>>) -> Notice {
+        Notice {
+            kind,
+            since,
+            caveat: None,
+        }
+    }
+
+    fn seed_report(when: DateTime<Utc>) -> Report {
+        Report::new(
+            "prod-trading".into(),
+            when,
+            vec![target(
+                "trading",
+                true,
+                vec![
+                    component("market_data", F, Some("stale 33")),
+                    component("signal_monitor", F, Some("not running")),
+                    component("telegram", P, None),
+                    component("trade_system", W, Some("open orders over max")),
+                ],
+            )],
+        )
+    }
+
+    fn hints() -> Hints {
+        let mut h = Hints::new();
+        h.entry("trading".into()).or_default().insert(
+            "market_data".into(),
+            "Restart market updater: docker compose --profile aws restart market-updater-aws"
+                .into(),
+        );
+        h.entry("trading".into())
+            .or_default()
+            .insert("telegram".into(), "Check TELEGRAM_BOT_TOKEN".into());
+        h
+    }
+
+    fn is_clean_ascii(s: &str) -> bool {
+        s.chars().all(|c| c.is_ascii() && !c.is_ascii_control())
+    }
+
+    #[test]
+    fn renders_subject_and_sms_for_each_kind() {
+        let r = seed_report(at(5));
+        let cases = [
+            (
+                notice(Kind::Fail, Some(at(5))),
+                "[FAIL] prod-trading: market_data, signal_monitor",
+                "FAIL prod-trading: market_data(stale 33), signal_monitor(not running) 12:05Z",
+            ),
+            (
+                notice(Kind::Reminder, Some(at(-60))),
+                "[REMINDER] prod-trading failing 1 h 5 min: market_data, signal_monitor",
+                "REMINDER prod-trading failing 1 h 5 min: market_data(stale 33), signal_monitor(not running) 12:05Z",
+            ),
+        ];
+        for (n, subject, sms) in cases {
+            let m = render(&n, &r, &hints());
+            assert_eq!(m.subject, subject);
+            assert_eq!(m.sms, sms);
+            assert_eq!(m.kind, n.kind);
+        }
+        let m = render(&notice(Kind::Warn, None), &report(W, at(5)), &hints());
+        assert_eq!(m.subject, "[WARN] prod-trading: market_data");
+        assert_eq!(
+            m.sms,
+            "WARN prod-trading: market_data(some symbols stale) 12:05Z"
+        );
+        let m = render(
+            &notice(Kind::Resolved, Some(at(-20))),
+            &report(P, at(5)),
+            &hints(),
+        );
+        assert_eq!(
+            m.subject,
+            "[RESOLVED] prod-trading: all components back to PASS after 25 min"
+        );
+        assert_eq!(
+            m.sms,
+            "RESOLVED prod-trading: all components back to PASS after 25 min 12:05Z"
+        );
+        let m = render(
+            &notice(Kind::Resolved, Some(at(0))),
+            &report(W, at(5)),
+            &hints(),
+        );
+        assert_eq!(
+            m.subject,
+            "[RESOLVED] prod-trading: no critical FAIL left after 5 min"
+        );
+        assert!(
+            m.email.contains("Still warning: market_data"),
+            "{}",
+            m.email
+        );
+    }
+
+    #[test]
+    fn subject_fits_100_ascii_chars_with_50_failing_components() {
+        let comps = (0..50)
+            .map(|i| {
+                component(
+                    &format!("component_with_a_long_name_{i:02}"),
+                    F,
+                    Some("down"),
+                )
+            })
+            .collect();
+        let r = Report::new("prod-trading".into(), at(0), vec![target("t", true, comps)]);
+        for kind in [Kind::Fail, Kind::Reminder] {
+            let m = render(&notice(kind, Some(at(-90))), &r, &Hints::new());
+            assert!(m.subject.len() <= SUBJECT_MAX, "{}", m.subject);
+            assert!(is_clean_ascii(&m.subject), "{}", m.subject);
+            assert!(m.subject.ends_with(" more"), "{}", m.subject);
+            assert!(m.sms.len() <= SMS_MAX, "{}", m.sms);
+        }
+        let m = render(&notice(Kind::Fail, Some(at(0))), &r, &Hints::new());
+        assert_eq!(
+            m.subject,
+            "[FAIL] prod-trading: component_with_a_long_name_00, component_with_a_long_name_01 +48 more"
+        );
+        assert_eq!(
+            m.email
+                .matches("\n  FAIL component_with_a_long_name_")
+                .count(),
+            50
+        );
+    }
+
+    #[test]
+    fn sms_stays_140_ascii_with_emoji_and_control_characters_in_names() {
+        let comps = (0..12)
+            .map(|i| {
+                component(
+                    &format!("🔥db\u{7}\n{i}💥"),
+                    F,
+                    Some("connection\r\nrefused 🚨 by upstream\u{1b}[31m"),
+                )
+            })
+            .collect();
+        let r = Report::new(
+            "prod-🚀-canary\u{0}".into(),
+            at(0),
+            vec![target("t", true, comps)],
+        );
+        let m = render(&notice(Kind::Fail, Some(at(0))), &r, &Hints::new());
+        assert!(m.sms.len() <= SMS_MAX, "{} chars: {}", m.sms.len(), m.sms);
+        assert!(is_clean_ascii(&m.sms), "{}", m.sms);
+        assert!(is_clean_ascii(&m.subject), "{}", m.subject);
+        assert!(
+            m.sms
+                .starts_with("FAIL prod-?-canary: ?db 0?(connection refused ? by~), "),
+            "{}",
+            m.sms
+        );
+        assert!(m.sms.ends_with(" more 12:00Z"), "{}", m.sms);
+        assert!(
+            !m.email.chars().any(|c| c.is_control() && c != '\n'),
+            "control characters leaked into the email"
+        );
+    }
+
+    #[test]
+    fn email_lists_every_component_with_reason_numbers_latency_times_and_hints() {
+        let mut n = notice(Kind::Fail, Some(at(0)));
+        n.caveat = Some(crate::alert::policy::CAVEAT_UNKNOWN);
+        let m = render(&n, &seed_report(at(5)), &hints());
+        for needle in [
+            "FAIL - prod-trading\nFailing: market_data, signal_monitor\n",
+            "Checked:  2026-01-08 12:05:00 UTC\n",
+            "Incident: since 2026-01-08 12:00:00 UTC\n",
+            "Failing for: 5 min\n",
+            "Note: alert state unavailable - this may repeat an earlier alert.\n",
+            "== trading - FAIL\n",
+            "HTTP 200, 153 ms, format seed_components\n",
+            "  FAIL market_data\n    Reason: stale 33\n    stale_symbols=33\n    Hint: Restart market updater: docker compose --profile aws restart market-updater-aws\n",
+            "  FAIL signal_monitor\n    Reason: not running\n",
+            "  WARN trade_system\n    Reason: open orders over max\n",
+            "  PASS telegram\n    stale_symbols=33\n",
+        ] {
+            assert!(m.email.contains(needle), "missing {needle:?} in:\n{}", m.email);
+        }
+        // A hint is for fixing something: a passing component's hint is not shown.
+        assert!(!m.email.contains("TELEGRAM_BOT_TOKEN"), "{}", m.email);
+        // Failing components come before passing ones, for a phone screen.
+        assert!(m.email.find("FAIL market_data") < m.email.find("PASS telegram"));
+        let doc: serde_json::Value = serde_json::from_str(&m.structured()).unwrap();
+        assert_eq!(doc["email"], m.email);
+        assert_eq!(doc["default"], m.email);
+        assert_eq!(doc["sms"], m.sms);
+    }
+
+    #[test]
+    fn fail_subject_names_only_paging_targets_and_a_target_without_components() {
+        let mut down = target("api", true, vec![]);
+        down.status = F;
+        down.reason = Some("connection refused".into());
+        down.http_status = None;
+        let r = Report::new(
+            "c".into(),
+            at(0),
+            vec![
+                target("batch", false, vec![component("db", F, Some("x"))]),
+                down,
+            ],
+        );
+        let m = render(&notice(Kind::Fail, Some(at(0))), &r, &Hints::new());
+        assert_eq!(m.subject, "[FAIL] c: api");
+        assert_eq!(m.sms, "FAIL c: api(connection refused) 12:00Z");
+        assert!(
+            m.email.contains("== batch - FAIL (not critical)\n"),
+            "{}",
+            m.email
+        );
+    }
 }

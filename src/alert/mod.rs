@@ -68,3 +68,66 @@ pub async fn process(
     }
     Ok(sent.unwrap_or_else(|| "no alert due".into()))
 }
+
+/// Report builders shared by the alert unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::report::{ComponentResult, Measurement, Report, Status, TargetResult, Value};
+    use chrono::{DateTime, TimeZone, Utc};
+
+    /// 2026-01-08 12:00:00 UTC plus `minutes`.
+    pub fn at(minutes: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 8, 12, 0, 0).unwrap() + chrono::Duration::minutes(minutes)
+    }
+
+    /// A component with a status, reason and one measurement.
+    pub fn component(name: &str, status: Status, reason: Option<&str>) -> ComponentResult {
+        ComponentResult {
+            name: name.into(),
+            status,
+            reason: reason.map(Into::into),
+            measurements: vec![Measurement {
+                name: "stale_symbols".into(),
+                value: Value::Number(33.0),
+                unit: None,
+            }],
+        }
+    }
+
+    /// A target whose status is the worst of its components.
+    pub fn target(name: &str, critical: bool, components: Vec<ComponentResult>) -> TargetResult {
+        TargetResult {
+            name: name.into(),
+            url: format!("https://{name}.example/api/health/system"),
+            critical,
+            status: Status::worst_of(components.iter().map(|c| c.status)),
+            reason: None,
+            http_status: Some(200),
+            latency_ms: Some(153),
+            attempts: 1,
+            cert_days_remaining: None,
+            format: Some("seed_components".into()),
+            declared_status: None,
+            components,
+            conditions: vec![],
+        }
+    }
+
+    /// A one-target report whose single component has `status`.
+    pub fn report(status: Status, when: DateTime<Utc>) -> Report {
+        let reason = match status {
+            Status::Pass => None,
+            Status::Warn => Some("some symbols stale"),
+            Status::Fail => Some("all 33 symbols stale"),
+        };
+        Report::new(
+            "prod-trading".into(),
+            when,
+            vec![target(
+                "trading",
+                true,
+                vec![component("market_data", status, reason)],
+            )],
+        )
+    }
+}

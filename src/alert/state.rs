@@ -223,3 +223,71 @@ pub fn snapshot(
         _ => Previous::Stale(state),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::testing::at;
+
+    fn open_state() -> State {
+        State {
+            failing_runs: 4,
+            incident_open: true,
+            since: Some(at(0)),
+            last_notified: Some(at(5)),
+            warn_notified: true,
+        }
+    }
+
+    #[test]
+    fn state_survives_the_trip_through_five_numbers() {
+        for s in [State::default(), open_state()] {
+            assert_eq!(from_values(&to_values(&s)), s);
+        }
+        assert_eq!(
+            to_values(&open_state()),
+            [
+                ("AlertIncidentOpen", 1.0),
+                ("AlertFailingRuns", 4.0),
+                ("AlertIncidentStart", at(0).timestamp() as f64),
+                ("AlertLastNotified", at(5).timestamp() as f64),
+                ("AlertWarnNotified", 1.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn nonsense_values_read_as_nothing_known() {
+        let values = [
+            (ALERT_INCIDENT_OPEN, f64::NAN),
+            (ALERT_FAILING_RUNS, -3.0),
+            (ALERT_INCIDENT_START, -1.0),
+            (ALERT_LAST_NOTIFIED, f64::INFINITY),
+        ];
+        assert_eq!(from_values(&values), State::default());
+    }
+
+    #[test]
+    fn snapshot_takes_the_newest_run_and_flags_an_old_one_as_stale() {
+        let older = at(-10).timestamp();
+        let newer = at(-5).timestamp();
+        let series: Vec<(&'static str, Vec<(i64, f64)>)> = to_values(&open_state())
+            .into_iter()
+            .map(|(n, v)| (n, vec![(newer, v), (older, 0.0)]))
+            .collect();
+        assert_eq!(snapshot(&series, at(0), 5), Previous::Known(open_state()));
+        assert_eq!(
+            snapshot(&series, at(3), 5),
+            Previous::Stale(open_state()),
+            "8 minutes old on a 5-minute schedule: the previous run's snapshot is missing"
+        );
+        assert_eq!(snapshot(&[], at(0), 5), Previous::Known(State::default()));
+    }
+
+    #[test]
+    fn looks_back_three_intervals_but_at_least_fifteen_minutes() {
+        assert_eq!(lookback(1), Duration::minutes(15));
+        assert_eq!(lookback(5), Duration::minutes(15));
+        assert_eq!(lookback(60), Duration::minutes(180));
+    }
+}

@@ -129,6 +129,17 @@ fn find<'a, T: StdError + 'static>(chain: &[&'a (dyn StdError + 'static)]) -> Op
     chain.iter().find_map(|e| e.downcast_ref::<T>())
 }
 
+/// The innermost cause's text. reqwest's own errors are skipped: their text carries the full
+/// URL, whose query may hold a token.
+fn deepest(chain: &[&(dyn StdError + 'static)]) -> String {
+    chain
+        .iter()
+        .rev()
+        .find(|e| e.downcast_ref::<reqwest::Error>().is_none())
+        .map(|e| e.to_string())
+        .unwrap_or_else(|| "no detail".to_string())
+}
+
 /// Why a request got no response. Never quotes the URL (its query may carry a token).
 pub(super) fn transport(err: &reqwest::Error, host: &str) -> String {
     let chain = chain(err);
@@ -167,8 +178,7 @@ pub(super) fn transport(err: &reqwest::Error, host: &str) -> String {
             return format!("invalid HTTP response: {h}");
         }
     }
-    let detail = text.last().cloned().unwrap_or_default();
-    let detail = crate::formats::printable(&detail);
+    let detail = crate::formats::printable(&deepest(&chain));
     if err.is_connect() {
         format!("connection failed: {detail}")
     } else {
@@ -180,18 +190,8 @@ pub(super) fn transport(err: &reqwest::Error, host: &str) -> String {
 pub(super) fn body(err: &reqwest::Error, received: usize) -> String {
     let chain = chain(err);
     let got = describe_bytes(received);
-    if let Some(h) = find::<hyper::Error>(&chain) {
-        if h.is_incomplete_message() || h.is_body_write_aborted() || h.is_closed() {
-            return format!("connection closed before the body ended ({got} received)");
-        }
-    }
-    if err.is_decode() {
-        let detail = chain.last().map(|e| e.to_string()).unwrap_or_default();
-        return format!(
-            "body could not be decompressed ({got} received): {}",
-            crate::formats::printable(&detail)
-        );
-    }
+    // Checked before `is_decode`: with decompression enabled reqwest calls every body error a
+    // decode error, including the connection closing early.
     if let Some(io) = find::<std::io::Error>(&chain) {
         if matches!(
             io.kind(),
@@ -200,10 +200,20 @@ pub(super) fn body(err: &reqwest::Error, received: usize) -> String {
             return format!("connection closed before the body ended ({got} received)");
         }
     }
-    let detail = chain.last().map(|e| e.to_string()).unwrap_or_default();
+    if let Some(h) = find::<hyper::Error>(&chain) {
+        if h.is_incomplete_message() || h.is_body_write_aborted() || h.is_closed() {
+            return format!("connection closed before the body ended ({got} received)");
+        }
+    }
+    if err.is_decode() {
+        return format!(
+            "body could not be decompressed ({got} received): {}",
+            crate::formats::printable(&deepest(&chain))
+        );
+    }
     format!(
         "body read failed ({got} received): {}",
-        crate::formats::printable(&detail)
+        crate::formats::printable(&deepest(&chain))
     )
 }
 

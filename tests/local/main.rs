@@ -2,3 +2,8 @@
 
 #[path = "../support/mod.rs"]
 mod support;
+
+mod formats;
+mod hostile;
+mod probe;
+mod tls;

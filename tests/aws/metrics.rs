@@ -1,0 +1,372 @@
+//! Metrics against LocalStack: what the canary publishes is read back with ListMetrics and
+//! GetMetricData (exact names, dimensions, values), batching over 1,000 datums, and the EMF
+//! fallback when CloudWatch is unreachable.
+
+use crate::support;
+use aws_sdk_cloudwatch::primitives::DateTime as AwsDateTime;
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+use chrono::{DateTime, Utc};
+use health_canary::config::{self, Config, Overrides};
+use health_canary::deliver::{deliver, Aws, ALERTS_OFF};
+use health_canary::metrics::{api, datums, emf};
+use health_canary::report::{ComponentResult, Measurement, Report, Status, TargetResult, Value};
+use std::collections::BTreeSet;
+
+/// A name no other test (or engineer) sharing this LocalStack uses.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}{}x{}", std::process::id(), nanos % 1_000_000_000)
+}
+
+/// One series: metric name and its (name, value) dimensions.
+pub type Series = (String, Vec<(String, String)>);
+
+/// Every series in a namespace (ListMetrics, all pages), dimensions in the order returned.
+pub async fn list_series(cw: &aws_sdk_cloudwatch::Client, namespace: &str) -> BTreeSet<Series> {
+    let mut out = BTreeSet::new();
+    let mut pages = cw
+        .list_metrics()
+        .namespace(namespace)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.expect("ListMetrics");
+        for m in page.metrics() {
+            let mut dims: Vec<(String, String)> = m
+                .dimensions()
+                .iter()
+                .map(|d| {
+                    (
+                        d.name().unwrap_or("").to_string(),
+                        d.value().unwrap_or("").to_string(),
+                    )
+                })
+                .collect();
+            dims.sort();
+            out.insert((m.metric_name().unwrap_or("").to_string(), dims));
+        }
+    }
+    out
+}
+
+/// The Maximum of each series around `at` (one GetMetricData query per series), in order.
+pub async fn read_values(
+    cw: &aws_sdk_cloudwatch::Client,
+    namespace: &str,
+    series: &[(&str, Vec<(&str, &str)>)],
+    at: DateTime<Utc>,
+) -> Vec<Vec<f64>> {
+    let queries: Vec<MetricDataQuery> = series
+        .iter()
+        .enumerate()
+        .map(|(i, (name, dims))| {
+            let metric = Metric::builder()
+                .namespace(namespace)
+                .metric_name(*name)
+                .set_dimensions(Some(
+                    dims.iter()
+                        .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
+                        .collect(),
+                ))
+                .build();
+            MetricDataQuery::builder()
+                .id(format!("q{i}"))
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(metric)
+                        .period(60)
+                        .stat("Maximum")
+                        .build(),
+                )
+                .build()
+        })
+        .collect();
+    let out = cw
+        .get_metric_data()
+        .set_metric_data_queries(Some(queries))
+        .start_time(AwsDateTime::from_secs(at.timestamp() - 600))
+        .end_time(AwsDateTime::from_secs(at.timestamp() + 600))
+        .send()
+        .await
+        .expect("GetMetricData");
+    (0..series.len())
+        .map(|i| {
+            out.metric_data_results()
+                .iter()
+                .find(|r| r.id() == Some(&format!("q{i}")))
+                .map(|r| r.values().to_vec())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn config_for(canary: &str, namespace: &str, measurements: &str) -> Config {
+    let json = format!(
+        r#"{{"canary":"{canary}","targets":[{{"name":"system","url":"http://127.0.0.1:9/api/health/system"}}],
+            "metrics":{{"namespace":"{namespace}","measurements":{measurements}}}}}"#
+    );
+    config::load(None, Some(&json), &Overrides::default(), &|_| None).expect("valid config")
+}
+
+fn component(name: &str, status: Status, measurements: &[(&str, f64)]) -> ComponentResult {
+    ComponentResult {
+        name: name.into(),
+        status,
+        reason: None,
+        measurements: measurements
+            .iter()
+            .map(|(n, v)| Measurement {
+                name: (*n).into(),
+                value: Value::Number(*v),
+                unit: None,
+            })
+            .collect(),
+    }
+}
+
+fn report(canary: &str, components: Vec<ComponentResult>) -> Report {
+    let status = Status::worst_of(components.iter().map(|c| c.status));
+    Report::new(
+        canary.into(),
+        Utc::now(),
+        vec![TargetResult {
+            name: "system".into(),
+            url: "http://127.0.0.1:9/api/health/system".into(),
+            critical: true,
+            status,
+            reason: None,
+            http_status: Some(200),
+            latency_ms: Some(37),
+            attempts: 1,
+            cert_days_remaining: None,
+            format: Some("seed_components".into()),
+            declared_status: None,
+            components,
+            conditions: vec![],
+        }],
+    )
+}
+
+fn s(name: &str, dims: &[(&str, &str)]) -> Series {
+    let mut d: Vec<(String, String)> = dims
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    d.sort();
+    (name.to_string(), d)
+}
+
+#[tokio::test]
+async fn delivered_metrics_read_back_with_exact_names_dimensions_and_values() {
+    support::localstack_endpoint();
+    let (canary, ns) = (unique("mx-canary-"), unique("MetricsTest/ReadBack"));
+    let config = config_for(&canary, &ns, r#"["stale_symbols","max_age_minutes"]"#);
+    let report = report(
+        &canary,
+        vec![
+            component(
+                "market_data",
+                Status::Fail,
+                &[
+                    ("fresh_symbols", 0.0),
+                    ("stale_symbols", 33.0),
+                    ("max_age_minutes", 45.5),
+                ],
+            ),
+            component("telegram", Status::Pass, &[]),
+        ],
+    );
+    let aws = Aws::from_env().await;
+    let delivery = deliver(&config, &report, &aws).await;
+    assert_eq!(
+        delivery.metrics,
+        Ok(format!(
+            "published 9 datums to {ns} in 1 PutMetricData call"
+        ))
+    );
+    assert_eq!(delivery.alert, Ok(ALERTS_OFF.to_string()));
+    assert!(!delivery.canary_failed());
+
+    let c = canary.as_str();
+    let comp = |x: &'static str| vec![("Canary", c), ("Target", "system"), ("Component", x)];
+    let tgt = vec![("Canary", c), ("Target", "system")];
+    let want: BTreeSet<Series> = [
+        s("CanaryStatus", &[("Canary", c)]),
+        s("CanaryHeartbeat", &[("Canary", c)]),
+        s("TargetStatus", &tgt),
+        s("TargetUp", &tgt),
+        s("ResponseTime", &tgt),
+        s("ComponentStatus", &comp("market_data")),
+        s("ComponentStatus", &comp("telegram")),
+        s("StaleSymbols", &comp("market_data")),
+        s("MaxAgeMinutes", &comp("market_data")),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(list_series(&aws.cloudwatch, &ns).await, want);
+
+    let series = vec![
+        ("CanaryStatus", vec![("Canary", c)]),
+        ("CanaryHeartbeat", vec![("Canary", c)]),
+        ("TargetStatus", tgt.clone()),
+        ("TargetUp", tgt.clone()),
+        ("ResponseTime", tgt.clone()),
+        ("ComponentStatus", comp("market_data")),
+        ("ComponentStatus", comp("telegram")),
+        ("StaleSymbols", comp("market_data")),
+        ("MaxAgeMinutes", comp("market_data")),
+    ];
+    let values = read_values(&aws.cloudwatch, &ns, &series, report.checked_at).await;
+    assert_eq!(
+        values,
+        vec![
+            vec![2.0],
+            vec![1.0],
+            vec![2.0],
+            vec![1.0],
+            vec![37.0],
+            vec![2.0],
+            vec![0.0],
+            vec![33.0],
+            vec![45.5]
+        ]
+    );
+}
+
+#[tokio::test]
+async fn more_than_a_thousand_datums_are_sent_in_two_calls_and_all_read_back() {
+    support::localstack_endpoint();
+    let (canary, ns) = (unique("mx-batch-"), unique("MetricsTest/Batch"));
+    let config = config_for(&canary, &ns, r#""none""#);
+    let comps: Vec<ComponentResult> = (0..1500)
+        .map(|i| {
+            component(
+                &format!("c{i:04}"),
+                if i % 3 == 0 {
+                    Status::Fail
+                } else {
+                    Status::Pass
+                },
+                &[],
+            )
+        })
+        .collect();
+    let report = report(&canary, comps);
+    let mapped = datums::datums(&report, &config);
+    assert_eq!(mapped.datums.len(), 1505);
+    assert_eq!(datums::batches(&mapped.datums), vec![0..1000, 1000..1505]);
+
+    // LocalStack stores 1,000 datums far slower than CloudWatch (about 10 s per call on this
+    // machine), so this client allows more time than the Lambda's; batching is what is tested.
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(std::time::Duration::from_secs(120))
+                .build(),
+        )
+        .load()
+        .await;
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&shared);
+    let outcome = api::put(&cloudwatch, &ns, &mapped.datums).await;
+    assert_eq!(
+        outcome,
+        api::ApiOutcome {
+            calls: 2,
+            sent: 1505,
+            failure: None
+        }
+    );
+    let listed = list_series(&cloudwatch, &ns).await;
+    assert_eq!(listed.len(), 1505);
+    let components: BTreeSet<String> = listed
+        .iter()
+        .filter(|(n, _)| n == "ComponentStatus")
+        .filter_map(|(_, d)| {
+            d.iter()
+                .find(|(k, _)| k == "Component")
+                .map(|(_, v)| v.clone())
+        })
+        .collect();
+    assert_eq!(components.len(), 1500);
+    assert!(components.contains("c0000") && components.contains("c1499"));
+    let c = canary.as_str();
+    let series: Vec<(&str, Vec<(&str, &str)>)> = ["c0000", "c0999", "c1000", "c1499"]
+        .iter()
+        .map(|x| {
+            (
+                "ComponentStatus",
+                vec![("Canary", c), ("Target", "system"), ("Component", *x)],
+            )
+        })
+        .collect();
+    let values = read_values(&cloudwatch, &ns, &series, report.checked_at).await;
+    assert_eq!(values, vec![vec![2.0], vec![2.0], vec![0.0], vec![0.0]]);
+}
+
+#[tokio::test]
+async fn unreachable_cloudwatch_writes_every_datum_as_emf_and_exits_three() {
+    support::localstack_endpoint();
+    // A port that was just free: connection refused, quickly.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let cw_endpoint = format!("http://{closed}");
+    let (canary, ns) = (unique("mx-down-"), unique("MetricsTest/Down"));
+    let config_json = format!(
+        r#"{{"canary":"{canary}","targets":[{{"name":"gone","url":"http://{closed}/health"}}],
+            "metrics":{{"namespace":"{ns}"}}}}"#
+    );
+    let started = std::time::Instant::now();
+    let out = support::run_cli(
+        &["check", "--json", "--publish"],
+        &[
+            ("CANARY_CONFIG", &config_json),
+            ("AWS_ENDPOINT_URL", &cw_endpoint),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "stderr: {stderr}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(30),
+        "took {elapsed:?}"
+    );
+
+    // EMF documents are one JSON object per line with an `_aws` key; the rest is the report.
+    let is_emf = |l: &str| {
+        serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v.get("_aws").is_some())
+    };
+    let (emf_lines, report_lines): (Vec<&str>, Vec<&str>) = stdout.lines().partition(|l| is_emf(l));
+    let report: Report = serde_json::from_str(&report_lines.join("\n"))
+        .unwrap_or_else(|e| panic!("report JSON: {e}\n{stdout}"));
+    assert_eq!(report.status, Status::Fail);
+    let config = config::load(None, Some(&config_json), &Overrides::default(), &|_| None).unwrap();
+    let expected = emf::documents(&ns, &datums::datums(&report, &config).datums);
+    let got: Vec<serde_json::Value> = emf_lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("EMF line is JSON"))
+        .collect();
+    assert_eq!(got, expected);
+    // Canary-level and target-level documents: every datum of the run.
+    let n = datums::datums(&report, &config).datums.len();
+    assert_eq!(got.len(), 2);
+    assert!(
+        stderr.contains(&format!(
+            "metrics: FAILED: PutMetricData failed after retries (0 of {n} datums sent)"
+        )) && stderr.contains(&format!("{n} datums written as 2 EMF lines instead"))
+            && stderr.contains("alerts: alerts off: no topic"),
+        "stderr: {stderr}"
+    );
+    assert_eq!(got[0]["CanaryStatus"], serde_json::json!(2.0));
+    assert_eq!(got[0]["CanaryHeartbeat"], serde_json::json!(1.0));
+    assert_eq!(got[1]["TargetUp"], serde_json::json!(0.0));
+}
