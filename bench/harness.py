@@ -548,7 +548,7 @@ def summarize(samples):
                 },
                 "server_cpu_ms": median([r.get("server_cpu_ms") for r in inv]),
                 "server_served": median([r.get("server_served") for r in inv]),
-                "body_first_run": inv[0]["body"][:300] if inv else None,
+                "body_first_run": inv[0]["body"][:1000] if inv else None,
             }
         out[kind] = s
     return out
@@ -608,11 +608,12 @@ def main():
                     env = dict(extra)
                     env["AWS_ENDPOINT_URL"] = proxy.url
                     env[args.config_env] = path if args.config_env.endswith("_FILE") else json.dumps(cfg)
-                    served0, scpu0 = server_served(base), cpu_ns(server.pid)[1]
+                    # utime+stime: it includes the server's finished connection threads.
+                    served0, scpu0 = server_served(base), cpu_ns(server.pid)[0]
                     proxy.ack_put_metric_data = not alerting and not args.scale_to_localstack
                     res = run_lambda(args.canary, env, 2, log, proxy=proxy)
                     proxy.drain()
-                    served1, scpu1 = server_served(base), cpu_ns(server.pid)[1]
+                    served1, scpu1 = server_served(base), cpu_ns(server.pid)[0]
                     # Both invocations together; recorded on the first for the summary.
                     res["invocations"][0]["server_cpu_ms"] = (scpu1 - scpu0) / 1e6
                     res["invocations"][0]["server_served"] = served1 - served0
