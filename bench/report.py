@@ -118,7 +118,7 @@ def main():
     for kind, s in summary.items():
         if not kind.startswith("scale-"):
             continue
-        n = int(kind.split("-")[1])
+        n = kind.split("-", 1)[1]
         i1, i2 = s["inv1"], s["inv2"]
         need = math.ceil(i1["datums"] / 1000) if i1["datums"] else None
         other = ", ".join(f"{k}×{v}" for k, v in sorted(i1["ops_first_run"].items()) if not k.startswith("PutMetricData"))
@@ -132,9 +132,9 @@ def main():
         if kind.startswith("scale-"):
             body = s["inv1"]["body_first_run"] or ""
             try:
-                print(f"- {kind.split('-')[1]} targets, the canary's own summary: `{json.loads(body)['metrics']}`")
+                print(f"- {kind.split('-', 1)[1]} targets, the canary's own summary: `{json.loads(body)['metrics']}`")
             except (ValueError, KeyError):
-                print(f"- {kind.split('-')[1]} targets, the canary answered: `{body[:200]}`")
+                print(f"- {kind.split('-', 1)[1]} targets, the canary answered: `{body[:200]}`")
     big = summary.get("scale-1000")
     if big:
         print(f"\n1,000 targets: first invocation {fmt(big['inv1']['wall_ms'] / 1000, ' s', 2)} (goal ≤ 3 s: "
