@@ -560,6 +560,20 @@ def summarize(samples):
     return out
 
 
+def measure_rng(jitter, nojitter, runs):
+    """Interleaved fresh processes of bench/rng-init built with and without CPU jitter entropy:
+    medians of the first and second random draw, in microseconds."""
+    out = {"jitter": {"first": [], "second": []}, "nojitter": {"first": [], "second": []}}
+    for _ in range(runs):
+        for label, binary in (("jitter", jitter), ("nojitter", nojitter)):
+            first, second = subprocess.run([binary], capture_output=True, text=True, check=True).stdout.split()
+            out[label]["first"].append(int(first) / 1000)
+            out[label]["second"].append(int(second) / 1000)
+    return {
+        label: {k: median(v) for k, v in d.items()} | {"runs": runs} for label, d in out.items()
+    }
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--hello", required=True, help="the bare lambda_runtime bootstrap")
@@ -575,6 +589,8 @@ def main():
         help="how the canary gets its config: CANARY_CONFIG_FILE (a path) or CANARY_CONFIG (inline)",
     )
     p.add_argument("--extra-env", action="append", default=[], help="KEY=VALUE for the canary")
+    p.add_argument("--rng-jitter", help="bench/rng-init built as aws-lc-sys defaults (jitter on)")
+    p.add_argument("--rng-nojitter", help="bench/rng-init built with AWS_LC_SYS_NO_JITTER_ENTROPY=1")
     p.add_argument(
         "--variant",
         action="append",
@@ -649,6 +665,8 @@ def main():
         server.kill()
         server.wait()
     summary = summarize(samples)
+    if args.rng_jitter and args.rng_nojitter:
+        summary["rng"] = measure_rng(args.rng_jitter, args.rng_nojitter, max(args.runs * 3, 15))
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"summary": summary, "samples": samples}, f, indent=1)
     json.dump(summary, sys.stdout, indent=1)

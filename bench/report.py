@@ -116,7 +116,7 @@ def main():
           "⌈datums/1000⌉ | largest request (raw / gzip) | peak RSS | sample server CPU | other AWS calls |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for kind, s in summary.items():
-        if not kind.startswith("scale-"):
+        if not kind.startswith("scale-") or kind == "rng":
             continue
         n = kind.split("-", 1)[1]
         i1, i2 = s["inv1"], s["inv2"]
@@ -135,6 +135,12 @@ def main():
                 print(f"- {kind.split('-', 1)[1]} targets, the canary's own summary: `{json.loads(body)['metrics']}`")
             except (ValueError, KeyError):
                 print(f"- {kind.split('-', 1)[1]} targets, the canary answered: `{body[:200]}`")
+    rng = summary.get("rng")
+    if rng:
+        j, n = rng["jitter"], rng["nojitter"]
+        print(f"\naws-lc-rs first random bytes in a fresh process (bench/rng-init, medians of {j['runs']}): "
+              f"with CPU jitter entropy {fmt(j['first'] / 1000, ' ms', 2)}, with AWS_LC_SYS_NO_JITTER_ENTROPY=1 "
+              f"{fmt(n['first'] / 1000, ' ms', 2)} (second draw: {fmt(j['second'], ' µs', 1)} / {fmt(n['second'], ' µs', 1)}).")
     big = summary.get("scale-1000")
     if big:
         print(f"\n1,000 targets: first invocation {fmt(big['inv1']['wall_ms'] / 1000, ' s', 2)} (goal ≤ 3 s: "
