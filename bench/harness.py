@@ -665,7 +665,9 @@ def main():
         server.kill()
         server.wait()
     summary = summarize(samples)
-    if args.rng_jitter and args.rng_nojitter:
+    if args.rng_jitter and args.rng_nojitter and all(
+        os.path.exists(b) for b in (args.rng_jitter, args.rng_nojitter)
+    ):
         summary["rng"] = measure_rng(args.rng_jitter, args.rng_nojitter, max(args.runs * 3, 15))
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"summary": summary, "samples": samples}, f, indent=1)
