@@ -221,8 +221,15 @@ class CountingProxy:
                     if k.lower() not in ("transfer-encoding", "connection", "content-length")
                 }
                 headers["Content-Length"] = str(len(body))
-                record = describe_request(self.path, self.headers, body)
-                acked = proxy.ack_put_metric_data and record["op"] == "PutMetricData"
+                op = operation_name(self.path, self.headers)
+                # Recorded before it completes: a call the canary gives up on still counts as
+                # AWS time for the invocation it belongs to.
+                record = {"op": op, "status": None, "acked": False, "client": self.client_address[1],
+                          "start_ns": started, "end_ns": None, "wire_bytes": len(body),
+                          "raw_bytes": None, "datums": None}
+                with proxy.lock:
+                    proxy.records.append(record)
+                acked = proxy.ack_put_metric_data and op == "PutMetricData"
                 if acked:
                     status, data, resp_headers = ack_put_metric_data(self.path, self.headers)
                 else:
@@ -234,9 +241,6 @@ class CountingProxy:
                         status, resp_headers = resp.status, resp.getheaders()
                     finally:
                         conn.close()
-                record.update(status=status, acked=acked, start_ns=started, end_ns=now_ns())
-                with proxy.lock:
-                    proxy.records.append(record)
                 self.send_response(status)
                 for k, v in resp_headers:
                     if k.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -244,6 +248,9 @@ class CountingProxy:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+                record.update(status=status, acked=acked, end_ns=now_ns())
+                # Decoding happens after the answer, so counting datums costs the canary nothing.
+                record.update(describe_request(self.path, self.headers, body))
 
             do_GET = do_POST = do_PUT = do_DELETE = _forward
 
@@ -276,6 +283,17 @@ def ack_put_metric_data(path, headers):
         b"<ResponseMetadata><RequestId>bench</RequestId></ResponseMetadata></PutMetricDataResponse>"
     )
     return 200, body, [("Content-Type", "text/xml")]
+
+
+def operation_name(path, headers):
+    """The AWS operation from the RPC v2 CBOR path or the JSON target ("Query" for the Query
+    protocol, whose Action is in the body)."""
+    m = re.search(r"/service/[^/]+/operation/([A-Za-z]+)", path)
+    if m:
+        return m.group(1)
+    if headers.get("X-Amz-Target"):
+        return headers["X-Amz-Target"].split(".")[-1]
+    return "Query"
 
 
 def describe_request(path, headers, body):
@@ -374,7 +392,7 @@ def scheduled_event():
     }
 
 
-def run_lambda(binary, extra_env, invocations, log_path, timeout_s=120.0, proxy=None):
+def run_lambda(binary, extra_env, invocations, log_path, timeout_s=120.0, proxy=None, server=None):
     """Spawns one Lambda process, serves it `invocations` events, returns its measurements."""
     api = RuntimeApi()
     env = lambda_env(api.port, extra_env)
@@ -387,14 +405,19 @@ def run_lambda(binary, extra_env, invocations, log_path, timeout_s=120.0, proxy=
             api.wait(lambda: len(api.nexts) >= 1, timeout_s, proc, "the first /next")
             out = {"init_ms": (api.nexts[0] - started) / 1e6, "invocations": []}
             out["init_cpu_ms"] = cpu_ns(proc.pid)[1] / 1e6
+            seen_ports = set()
             for i in range(invocations):
+                server_before = server() if server else None
                 before = cpu_ns(proc.pid)
                 rid = api.invoke(scheduled_event(), timeout_s)
                 api.wait(lambda: rid in api.responses, timeout_s, proc, f"response {i + 1}")
                 api.wait(lambda: len(api.nexts) >= i + 2, timeout_s, proc, f"/next {i + 2}")
                 after = cpu_ns(proc.pid)
+                server_after = server() if server else None
                 done, kind, body = api.responses[rid]
                 calls = proxy.take() if proxy is not None else []
+                ports = {c["client"] for c in calls}
+                new_ports, seen_ports = ports - seen_ports, seen_ports | ports
                 out["invocations"].append(
                     {
                         "wall_ms": (done - api.delivered[rid]) / 1e6,
@@ -403,8 +426,12 @@ def run_lambda(binary, extra_env, invocations, log_path, timeout_s=120.0, proxy=
                         "outcome": kind,
                         "body": body.decode("utf-8", "replace")[:2000],
                         "calls": calls,
+                        "aws_new_connections": len(new_ports),
                         "delivered_ns": api.delivered[rid],
                         "done_ns": done,
+                        "server": {k: server_after[k] - server_before[k] for k in server_after}
+                        if server
+                        else None,
                     }
                 )
             out["vm_hwm_kib"] = vm_hwm_kib(proc.pid)
@@ -418,20 +445,32 @@ def run_lambda(binary, extra_env, invocations, log_path, timeout_s=120.0, proxy=
 # ---- the bench --------------------------------------------------------------------------------
 
 
-def create_topic(localstack, name):
-    """Creates an SNS topic directly on LocalStack (Query API) and returns its ARN."""
-    data = urllib.parse.urlencode({"Action": "CreateTopic", "Name": name, "Version": "2010-03-31"})
+def query_call(localstack, service, params):
+    """One Query-protocol call straight to LocalStack (it routes on the credential scope)."""
     req = urllib.request.Request(
         localstack + "/",
-        data=data.encode(),
+        data=urllib.parse.urlencode(params).encode(),
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sns/aws4_request,"
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request,"
             " SignedHeaders=host, Signature=0",
         },
     )
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        text = resp.read().decode()
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return resp.read().decode()
+
+
+def warm_up_cloudwatch(localstack):
+    """LocalStack loads a service on its first request (seconds); the first measured run must not pay it."""
+    query_call(localstack, "monitoring", {
+        "Action": "PutMetricData", "Version": "2010-08-01", "Namespace": "BenchWarmUp",
+        "MetricData.member.1.MetricName": "WarmUp", "MetricData.member.1.Value": "1",
+    })
+
+
+def create_topic(localstack, name):
+    """Creates an SNS topic directly on LocalStack (Query API) and returns its ARN."""
+    text = query_call(localstack, "sns", {"Action": "CreateTopic", "Name": name, "Version": "2010-03-31"})
     m = re.search(r"<TopicArn>([^<]+)</TopicArn>", text)
     if not m:
         raise RunError(f"CreateTopic answered without a TopicArn: {text[:300]}")
@@ -448,9 +487,13 @@ def start_server(binary):
     return proc, f"http://127.0.0.1:{m.group(1)}"
 
 
-def server_served(base):
+def server_stats(base, pid):
+    """The sample server's request and connection counts and CPU time (utime+stime, which
+    includes its finished connection threads)."""
     with urllib.request.urlopen(base + "/__stats", timeout=10) as resp:
-        return json.loads(resp.read())["served"]
+        stats = json.loads(resp.read())
+    stats["cpu_ms"] = cpu_ns(pid)[0] / 1e6
+    return stats
 
 
 def canary_config(name, base, targets, failing, topic, namespace):
@@ -476,7 +519,7 @@ def outside_aws_ms(inv):
     """Invocation wall time not spent waiting on an AWS call (the union of the calls' intervals,
     clipped to the invocation, is subtracted): the canary's own share of the wall time."""
     lo, hi = inv["delivered_ns"], inv["done_ns"]
-    spans = sorted((max(c["start_ns"], lo), min(c["end_ns"], hi)) for c in inv["calls"])
+    spans = sorted((max(c["start_ns"], lo), min(c["end_ns"] or hi, hi)) for c in inv["calls"])
     busy, cur_s, cur_e = 0, None, None
     for s_, e_ in spans:
         if e_ <= s_:
@@ -514,7 +557,8 @@ def summarize(samples):
             ops = {}
             for r in inv[:1]:
                 for c in r["calls"]:
-                    ops[f"{c['op']} {c['status']}"] = ops.get(f"{c['op']} {c['status']}", 0) + 1
+                    key = f"{c['op']} {c['status'] or 'unanswered'}"
+                    ops[key] = ops.get(key, 0) + 1
             s[f"inv{i + 1}"] = {
                 "wall_ms": median([r["wall_ms"] for r in inv]),
                 "wall_ms_all": sorted(round(r["wall_ms"], 1) for r in inv),
@@ -524,14 +568,14 @@ def summarize(samples):
                 "put_metric_data_calls": median(per_run_put),
                 "datums": median(per_run_datums),
                 "max_put_raw_bytes": max(
-                    (c["raw_bytes"] for c in calls if c["op"] == "PutMetricData"), default=None
+                    (c["raw_bytes"] for c in calls if c["op"] == "PutMetricData" and c["raw_bytes"]), default=None
                 ),
                 "max_put_wire_bytes": max(
-                    (c["wire_bytes"] for c in calls if c["op"] == "PutMetricData"), default=None
+                    (c["wire_bytes"] for c in calls if c["op"] == "PutMetricData" and c["raw_bytes"]), default=None
                 ),
                 "aws_ms": median(
                     [
-                        (max(c["end_ns"] for c in r["calls"]) - min(c["start_ns"] for c in r["calls"]))
+                        (max(c["end_ns"] or r["done_ns"] for c in r["calls"]) - min(c["start_ns"] for c in r["calls"]))
                         / 1e6
                         if r["calls"]
                         else None
@@ -549,11 +593,15 @@ def summarize(samples):
                 ),
                 "ops_first_run": ops,
                 "aws_call_ms": {
-                    op: median([(c["end_ns"] - c["start_ns"]) / 1e6 for c in calls if c["op"] == op])
+                    op: median(
+                        [(c["end_ns"] - c["start_ns"]) / 1e6 for c in calls if c["op"] == op and c["end_ns"]]
+                    )
                     for op in sorted({c["op"] for c in calls})
                 },
-                "server_cpu_ms": median([r.get("server_cpu_ms") for r in inv]),
-                "server_served": median([r.get("server_served") for r in inv]),
+                "server_cpu_ms": median([(r.get("server") or {}).get("cpu_ms") for r in inv]),
+                "server_served": median([(r.get("server") or {}).get("served") for r in inv]),
+                "server_connections": median([(r.get("server") or {}).get("connections") for r in inv]),
+                "aws_new_connections": median([r["aws_new_connections"] for r in inv]),
                 "body_first_run": inv[0]["body"][:1000] if inv else None,
             }
         out[kind] = s
@@ -608,6 +656,7 @@ def main():
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
     proxy = CountingProxy(args.localstack)
     topic = create_topic(args.localstack, f"bench-{stamp}-{os.getpid()}")
+    warm_up_cloudwatch(args.localstack)
     server, base = start_server(args.server)
     namespace = f"HealthCanaryBench{stamp}"
     scales = [int(s) for s in args.scale.split(",") if s.strip()]
@@ -643,15 +692,12 @@ def main():
                     env.update(variants.get(kind, {}))
                     env["AWS_ENDPOINT_URL"] = proxy.url
                     env[args.config_env] = path if args.config_env.endswith("_FILE") else json.dumps(cfg)
-                    # utime+stime: it includes the server's finished connection threads.
-                    served0, scpu0 = server_served(base), cpu_ns(server.pid)[0]
                     proxy.ack_put_metric_data = not alerting and not args.scale_to_localstack
-                    res = run_lambda(args.canary, env, 2, log, proxy=proxy)
+                    res = run_lambda(
+                        args.canary, env, 2, log, proxy=proxy,
+                        server=lambda: server_stats(base, server.pid),
+                    )
                     proxy.drain()
-                    served1, scpu1 = server_served(base), cpu_ns(server.pid)[0]
-                    # Both invocations together; recorded on the first for the summary.
-                    res["invocations"][0]["server_cpu_ms"] = (scpu1 - scpu0) / 1e6
-                    res["invocations"][0]["server_served"] = served1 - served0
                 samples[kind].append(res)
                 inv = res["invocations"]
                 print(

@@ -1,6 +1,7 @@
 //! The bench's health server: answers every GET with a seed-format (`/api/health/system`) body of
 //! five components, on 127.0.0.1, one thread per keep-alive connection. Paths starting `/fail`
-//! report `market_data` FAIL; everything else is all PASS. `/__stats` returns the request count.
+//! report `market_data` FAIL; everything else is all PASS. `/__stats` returns the request and
+//! connection counts (the bench checks connection reuse with them).
 //! Standard library only, so it builds in a second and is never the bottleneck of a scale run.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -32,15 +33,18 @@ fn main() {
     println!("listening on {addr}");
     let _ = std::io::stdout().flush();
     let served = Arc::new(AtomicU64::new(0));
+    let connections = Arc::new(AtomicU64::new(0));
     for stream in listener.incoming().flatten() {
         let served = served.clone();
-        std::thread::spawn(move || serve(stream, &served));
+        let connections = connections.clone();
+        std::thread::spawn(move || serve(stream, &served, &connections));
     }
 }
 
 /// Serves one connection until the peer closes it or asks to.
-fn serve(stream: TcpStream, served: &AtomicU64) {
+fn serve(stream: TcpStream, served: &AtomicU64, connections: &AtomicU64) {
     let _ = stream.set_nodelay(true);
+    let mut counted = false;
     let Ok(write_half) = stream.try_clone() else {
         return;
     };
@@ -78,8 +82,17 @@ fn serve(stream: TcpStream, served: &AtomicU64) {
         }
         let path = request_line.split_whitespace().nth(1).unwrap_or("/");
         let payload = if path == "/__stats" {
-            format!("{{\"served\":{}}}", served.load(Ordering::Relaxed))
+            format!(
+                "{{\"served\":{},\"connections\":{}}}",
+                served.load(Ordering::Relaxed),
+                connections.load(Ordering::Relaxed)
+            )
         } else {
+            // Connections that only ever asked for /__stats (the harness) are not counted.
+            if !counted {
+                connections.fetch_add(1, Ordering::Relaxed);
+                counted = true;
+            }
             served.fetch_add(1, Ordering::Relaxed);
             seed_body(path.starts_with("/fail"))
         };
