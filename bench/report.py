@@ -114,7 +114,7 @@ def main():
           "above). PutMetricData goes to the counting proxy, which decodes each request, counts its "
           "datums and answers with CloudWatch's empty success itself: LocalStack's CloudWatch takes "
           "seconds per 1,000-datum call on this machine, which would measure LocalStack, not the canary.\n")
-    print("| targets | cold init | first invocation | of which outside AWS calls | warm invocation | connections opened, first / warm | PutMetricData calls | datums | "
+    print("| targets | cold init | first invocation | of which outside AWS calls | warm invocation | connections opened (server + AWS), first / warm | PutMetricData calls | datums | "
           "⌈datums/1000⌉ | largest request (raw / gzip) | peak RSS | sample server CPU | other AWS calls |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for kind, s in summary.items():
@@ -128,7 +128,8 @@ def main():
         if i1["max_put_raw_bytes"]:
             largest = f"{i1['max_put_raw_bytes'] / 1024:.0f} KiB / {i1['max_put_wire_bytes'] / 1024:.0f} KiB"
         print(f"| {n} | {fmt(s['init_ms'], ' ms', 2)} | {fmt(i1['wall_ms'], ' ms', 0)} | {fmt(i1['outside_aws_ms'], ' ms', 0)} | {fmt(i2['wall_ms'], ' ms', 0)} | "
-              f"{fmt(i1['server_connections'], '', 0)} / {fmt(i2['server_connections'], '', 0)} | "
+              f"{fmt(i1['server_connections'], '', 0)} + {fmt(i1['aws_new_connections'], '', 0)} / "
+              f"{fmt(i2['server_connections'], '', 0)} + {fmt(i2['aws_new_connections'], '', 0)} | "
               f"{fmt(i1['put_metric_data_calls'], '', 0)} | {fmt(i1['datums'], '', 0)} | {fmt(need, '', 0)} | {largest} | "
               f"{fmt(s['vm_hwm_mib'], ' MiB')} | {fmt(i1['server_cpu_ms'], ' ms', 0)} for {fmt(i1['server_served'], '', 0)} requests | {other} |")
     for kind, s in summary.items():
