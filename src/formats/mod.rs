@@ -122,7 +122,7 @@ pub struct Parsed {
 /// | `checks` as an object | `ietf` |
 /// | `status` plus `info` or `error` | `terminus` |
 /// | `status` plus `components` or `details` as an object | `spring` |
-/// | `status` | `simple` |
+/// | `status` as a string | `simple` |
 /// | text with `[+]name` / `[-]name` lines or a final `… check passed/failed` line | `kubernetes` |
 /// | text `Healthy`, `Degraded` or `Unhealthy` | `aspnet` |
 /// | anything else | `http` |
@@ -213,7 +213,9 @@ fn detect_json(value: &Json, json_type: Option<&str>) -> Parsed {
         Format::Terminus
     } else if has("status") && (is_object("components") || is_object("details")) {
         Format::Spring
-    } else if has("status") {
+    } else if object.get("status").is_some_and(Json::is_string) {
+        // Only a status *word* makes a simple body: `{"status":200,"message":"OK"}` is an API
+        // envelope, and reading 200 as a health word would page people for a healthy service.
         Format::Simple
     } else {
         Format::Http
@@ -602,6 +604,22 @@ mod tests {
         assert_eq!(p.format, Format::Http);
         let p = read(b"ok", Some("text/plain"), None).unwrap();
         assert_eq!(p.format, Format::Http);
+        let envelope = br#"{"status":200,"message":"OK"}"#;
+        assert_eq!(
+            read(envelope, Some("application/json"), None).unwrap(),
+            Parsed::http()
+        );
+        let d = read(envelope, None, Some(Format::Simple))
+            .unwrap()
+            .declared
+            .unwrap();
+        assert_eq!(
+            (d.status, d.reason.as_deref()),
+            (
+                Status::Fail,
+                Some("status is a number (200), expected a status word")
+            )
+        );
     }
 
     #[test]
