@@ -504,7 +504,7 @@ async fn root_template_deploys_everything_but_the_function() {
                     a.alarm_name()
                 );
                 if stopped {
-                    assert_eq!(a.alarm_actions(), [topic.clone()]);
+                    assert_eq!(a.alarm_actions(), std::slice::from_ref(&topic));
                 }
             }
 
