@@ -213,6 +213,7 @@ async fn retries_zero_makes_exactly_one_attempt() {
     let c = check(config(vec![target("once", &server.url("/health"))])).await;
     let t = c.target("once");
     assert_eq!(t["status"], "FAIL", "{t}");
+    assert_eq!(t["reason"], "HTTP 503 (expected 2xx)", "{t}");
     assert_eq!(t["attempts"], 1, "{t}");
     assert_eq!(count.load(Ordering::SeqCst), 1);
 }
