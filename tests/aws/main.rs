@@ -1,8 +1,11 @@
 //! Integration tests against LocalStack (started by scripts/test): metrics read back, alerts
-//! delivered to SQS, templates deployed, the real Lambda runtime loop.
+//! delivered to SQS, templates deployed, the real Lambda runtime loop, AWS faults.
 
-mod alerts;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod alerts;
+mod faults;
+mod infra;
+mod lambda;
 mod metrics;

@@ -3,7 +3,10 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod contract;
 mod formats;
 mod hostile;
 mod probe;
+mod properties;
+mod security;
 mod tls;

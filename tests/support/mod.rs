@@ -1,6 +1,8 @@
 //! Shared test helpers: local HTTP servers on ephemeral ports, the built CLI, LocalStack access.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
