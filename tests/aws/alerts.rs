@@ -489,8 +489,7 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
         "{fail}"
     );
     assert!(
-        fail.contains(&format!("  FAIL market_data\n    Reason: "))
-            && fail.contains(&format!("    Hint: {hint}\n")),
+        fail.contains("\n  FAIL market_data\n") && fail.contains(&format!("    Hint: {hint}\n")),
         "{fail}"
     );
     assert!(got[2]["Message"].as_str().unwrap().starts_with(&format!(
