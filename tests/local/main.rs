@@ -3,5 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cli;
+mod demo;
 mod formats;
 mod properties;
