@@ -3,7 +3,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cli;
 mod contract;
+mod demo;
 mod formats;
 mod hostile;
 mod probe;
