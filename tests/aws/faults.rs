@@ -212,11 +212,17 @@ struct Scenario {
 async fn scenario(tag: &str, headers: serde_json::Value) -> Scenario {
     let name = unique(tag);
     let aws = direct().await;
-    // A fresh LocalStack loads CloudWatch lazily, which can take longer than the canary's
-    // 10-second budget on a busy machine: warm it up outside the measured run.
+    // A fresh LocalStack sets up CloudWatch's store on the first write, which can take longer
+    // than the canary's 10-second budget on a busy machine: warm it up outside the measured run.
     aws.cw
-        .list_metrics()
+        .put_metric_data()
         .namespace("HealthCanaryFaults/warm-up")
+        .metric_data(
+            aws_sdk_cloudwatch::types::MetricDatum::builder()
+                .metric_name("WarmUp")
+                .value(1.0)
+                .build(),
+        )
         .send()
         .await
         .expect("CloudWatch is up");
