@@ -179,7 +179,7 @@ async fn delivered_metrics_read_back_with_exact_names_dimensions_and_values() {
             component("telegram", Status::Pass, &[]),
         ],
     );
-    let aws = Aws::from_env().await;
+    let aws = test_aws().await;
     let delivery = deliver(&config, &report, &aws).await;
     assert_eq!(
         delivery.metrics,
@@ -315,9 +315,23 @@ pub fn seed_body() -> Vec<u8> {
     .expect("seed fixture")
 }
 
+/// LocalStack on a loaded 2-core machine can take many seconds per CloudWatch call; the tests
+/// give every AWS call this long instead of the Lambda's 10 s (the behaviour under test is the
+/// same, only the patience differs).
+pub const LOCALSTACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The AWS clients the tests use: the canary's own, with [`LOCALSTACK_TIMEOUT`].
+pub async fn test_aws() -> Aws {
+    Aws::with_timeout(LOCALSTACK_TIMEOUT).await
+}
+
 /// The AWS settings of the test run, to hand to a child process (run_cli clears `AWS_*`).
 pub fn aws_env() -> Vec<(&'static str, String)> {
     vec![
+        (
+            "CANARY_AWS_TIMEOUT_SECONDS",
+            LOCALSTACK_TIMEOUT.as_secs().to_string(),
+        ),
         ("AWS_ENDPOINT_URL", support::localstack_endpoint()),
         ("AWS_ACCESS_KEY_ID", "test".into()),
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
@@ -356,7 +370,7 @@ async fn check_publish_lands_the_seed_endpoints_metrics_in_cloudwatch() {
     let report: Report = serde_json::from_slice(&out.stdout).expect("report JSON");
     assert_eq!(report.status, Status::Fail);
 
-    let aws = Aws::from_env().await;
+    let aws = test_aws().await;
     let listed = list_series(&aws.cloudwatch, &ns).await;
     assert_eq!(listed.len(), 22);
     assert!(!listed.iter().any(|(n, _)| n == "CertificateDaysRemaining"));
