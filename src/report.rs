@@ -99,8 +99,8 @@ pub struct ComponentResult {
     pub name: String,
     /// The judged status.
     pub status: Status,
-    /// Why it is not PASS (or what the service said about it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Why it is not PASS (or what the service said about it); `null` in JSON when PASS.
+    #[serde(default)]
     pub reason: Option<String>,
     /// Numbers and flags the component reported.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

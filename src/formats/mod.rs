@@ -410,10 +410,28 @@ pub(crate) fn component(
     said: Vec<String>,
     measurements: Vec<Measurement>,
 ) -> ComponentResult {
+    let mut reason = join_reasons(status.reason.clone().into_iter().chain(said));
+    if reason.is_none() && status.status != Status::Pass {
+        // A bare "FAIL" pages nobody usefully: name the word and any flags that are down.
+        let down: Vec<String> = measurements
+            .iter()
+            .filter(|m| m.value == Value::Bool(false))
+            .map(|m| format!("{}=false", printable(&m.name)))
+            .collect();
+        let flags = if down.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", down.join(", "))
+        };
+        reason = Some(format!(
+            "service reports {}{flags}",
+            printable(&status.word)
+        ));
+    }
     ComponentResult {
         name: name.to_string(),
         status: status.status,
-        reason: join_reasons(status.reason.into_iter().chain(said)),
+        reason,
         measurements,
     }
 }

@@ -132,11 +132,25 @@ mod tests {
     fn component_as_string_is_read_as_its_status_word() {
         let p = parse_str(r#"{"global_status":"PASS","market_data":"FAIL","x":"sideways"}"#);
         assert_eq!(p.components[0].status, Status::Fail);
-        assert_eq!(p.components[0].reason, None);
+        assert_eq!(
+            p.components[0].reason.as_deref(),
+            Some("service reports FAIL")
+        );
         assert_eq!(p.components[1].status, Status::Warn);
         assert_eq!(
             p.components[1].reason.as_deref(),
             Some("unknown status 'sideways'")
+        );
+    }
+
+    #[test]
+    fn failing_component_without_text_names_its_word_and_false_flags() {
+        let p = parse_str(
+            r#"{"global_status":"FAIL","signal_monitor":{"status":"FAIL","is_running":false,"last_cycle_age_minutes":42.5}}"#,
+        );
+        assert_eq!(
+            p.components[0].reason.as_deref(),
+            Some("service reports FAIL (is_running=false)")
         );
     }
 

@@ -97,7 +97,7 @@ mod tests {
                 ("diskSpace", Status::Pass, None),
                 ("ping", Status::Pass, None),
                 ("redis/primary", Status::Pass, None),
-                ("redis/replica", Status::Warn, None),
+                ("redis/replica", Status::Warn, Some("service reports UNKNOWN")),
             ]
         );
         let disk = &p.components[1];

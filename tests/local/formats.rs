@@ -56,7 +56,7 @@ const CASES: &[Case] = &[
         components: &[
             ("market_data", "PASS", None),
             ("market_updater", "PASS", None),
-            ("signal_monitor", "WARN", None),
+            ("signal_monitor", "WARN", Some("service reports WARN")),
             ("telegram", "PASS", None),
             ("trade_system", "PASS", None),
         ],
@@ -69,8 +69,8 @@ const CASES: &[Case] = &[
         format: "seed_components",
         declared: Some("FAIL"),
         components: &[
-            ("market_data", "FAIL", None),
-            ("market_updater", "FAIL", None),
+            ("market_data", "FAIL", Some("service reports FAIL")),
+            ("market_updater", "FAIL", Some("service reports FAIL (is_running=false)")),
             ("signal_monitor", "PASS", None),
             ("telegram", "PASS", None),
             ("trade_system", "PASS", None),
@@ -147,7 +147,7 @@ const CASES: &[Case] = &[
             ("diskSpace", "PASS", None),
             ("ping", "PASS", None),
             ("redis/primary", "PASS", None),
-            ("redis/replica", "WARN", None),
+            ("redis/replica", "WARN", Some("service reports UNKNOWN")),
         ],
     },
     Case {
