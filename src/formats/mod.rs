@@ -436,6 +436,22 @@ pub(crate) fn component(
     }
 }
 
+/// A component given as an object with a `status` word (texts from `text_keys` become its
+/// reason, other numbers and flags its measurements), or as a bare status word; anything else
+/// is `malformed`. Shared by the formats whose components are `{ "status": …, … }` maps.
+pub(crate) fn status_object(name: &str, value: &Json, text_keys: &[&str]) -> ComponentResult {
+    match value {
+        Json::Object(fields) => component(
+            name,
+            status_field(fields, "status"),
+            texts(fields, text_keys),
+            measurements(fields, &["status"]),
+        ),
+        Json::String(word) => component(name, declared(word), Vec::new(), Vec::new()),
+        other => malformed(name, other),
+    }
+}
+
 /// A component whose value is not the object the format expects: FAIL, saying what was found.
 pub(crate) fn malformed(name: &str, value: &Json) -> ComponentResult {
     ComponentResult {

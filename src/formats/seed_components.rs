@@ -1,11 +1,7 @@
 //! seeds/000 (`/api/health/system`): `global_status` plus one object per component, each with a
 //! `status` word and numbers/booleans (`fresh_symbols`, `is_running`) kept as measurements.
 
-use super::{
-    component, declared, malformed, measurements, status_field, texts, Format, Object, Parsed,
-};
-use crate::report::ComponentResult;
-use serde_json::Value as Json;
+use super::{status_field, status_object, Format, Object, Parsed};
 
 /// Top-level keys that describe the response, not a component.
 const NOT_COMPONENTS: [&str; 2] = ["global_status", "timestamp"];
@@ -20,7 +16,7 @@ pub(super) fn parse(object: &Object) -> Parsed {
     let components = object
         .iter()
         .filter(|(name, _)| !NOT_COMPONENTS.contains(&name.as_str()))
-        .map(|(name, value)| read_component(name, value))
+        .map(|(name, value)| status_object(name, value, &TEXT_KEYS))
         .collect();
     Parsed {
         format: Format::SeedComponents,
@@ -29,23 +25,11 @@ pub(super) fn parse(object: &Object) -> Parsed {
     }
 }
 
-fn read_component(name: &str, value: &Json) -> ComponentResult {
-    match value {
-        Json::Object(fields) => component(
-            name,
-            status_field(fields, "status"),
-            texts(fields, &TEXT_KEYS),
-            measurements(fields, &["status"]),
-        ),
-        Json::String(word) => component(name, declared(word), Vec::new(), Vec::new()),
-        other => malformed(name, other),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::{Measurement, Status, Value};
+    use serde_json::Value as Json;
 
     fn parse_str(body: &str) -> Parsed {
         let v: Json = serde_json::from_str(body).unwrap();

@@ -1,9 +1,7 @@
 //! NestJS Terminus: `{"status":"ok|error|shutting_down","info":{},"error":{},"details":{}}`,
 //! each indicator `{"status":"up"|"down", "message"?, …}`.
 
-use super::{
-    component, declared, malformed, measurements, status_field, texts, Format, Object, Parsed,
-};
+use super::{status_field, status_object, Format, Object, Parsed};
 use crate::report::ComponentResult;
 use serde_json::Value as Json;
 
@@ -12,7 +10,11 @@ use serde_json::Value as Json;
 pub(super) fn parse(object: &Object) -> Parsed {
     let mut components: Vec<ComponentResult> = Vec::new();
     if let Some(Json::Object(details)) = object.get("details") {
-        components.extend(details.iter().map(|(n, v)| indicator(n, v)));
+        components.extend(
+            details
+                .iter()
+                .map(|(n, v)| status_object(n, v, &["message", "error", "reason"])),
+        );
     } else {
         let mut merged = Object::new();
         for key in ["info", "error"] {
@@ -22,25 +24,16 @@ pub(super) fn parse(object: &Object) -> Parsed {
                 }
             }
         }
-        components.extend(merged.iter().map(|(n, v)| indicator(n, v)));
+        components.extend(
+            merged
+                .iter()
+                .map(|(n, v)| status_object(n, v, &["message", "error", "reason"])),
+        );
     }
     Parsed {
         format: Format::Terminus,
         declared: Some(status_field(object, "status")),
         components,
-    }
-}
-
-fn indicator(name: &str, value: &Json) -> ComponentResult {
-    match value {
-        Json::Object(fields) => component(
-            name,
-            status_field(fields, "status"),
-            texts(fields, &["message", "error", "reason"]),
-            measurements(fields, &["status"]),
-        ),
-        Json::String(word) => component(name, declared(word), Vec::new(), Vec::new()),
-        other => malformed(name, other),
     }
 }
 
