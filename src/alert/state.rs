@@ -80,7 +80,10 @@ fn aws_time(t: DateTime<Utc>) -> AwsDateTime {
 }
 
 fn dimension(canary: &str) -> Dimension {
-    Dimension::builder().name(DIM_CANARY).value(canary).build()
+    // The same sanitising as every other datum, so the state series sits beside the canary's own.
+    let value =
+        crate::metrics::sanitize::sanitize(canary, crate::metrics::sanitize::Key::DimensionValue);
+    Dimension::builder().name(DIM_CANARY).value(value).build()
 }
 
 /// Publishes one snapshot, timestamped `at` (the run's check time), at one-second resolution so
