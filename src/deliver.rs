@@ -9,7 +9,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use std::sync::Arc;
 use std::time::Duration;
-use tracing::{error, info};
+use tracing::{debug, error};
 
 /// Connecting to an AWS endpoint may take this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -120,7 +120,8 @@ pub async fn deliver(config: &Config, report: &Report, aws: &Aws) -> Delivery {
     if delivery.canary_failed() {
         error!(canary = %report.canary, metrics = ?delivery.metrics, alert = ?delivery.alert, "delivery failed");
     } else {
-        info!(canary = %report.canary, metrics = ?delivery.metrics, alert = ?delivery.alert, "delivered");
+        // Debug: the entry point logs the one summary line per run (the Lambda) or prints it (CLI).
+        debug!(canary = %report.canary, metrics = ?delivery.metrics, alert = ?delivery.alert, "delivered");
     }
     delivery
 }

@@ -8,7 +8,7 @@ use crate::report::{Report, Status};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// `error_type` when the configuration from the environment is invalid.
 pub const ERROR_CONFIG_INVALID: &str = "CanaryConfigInvalid";
@@ -163,7 +163,7 @@ impl Canary {
     /// event's id and time are only logged).
     pub async fn handle(&self, event: serde_json::Value) -> Result<Summary, CanaryError> {
         if let Ok(e) = serde_json::from_value::<EventBridgeEvent>(event) {
-            info!(event_id = ?e.id, time = ?e.time, detail_type = %e.detail_type, "scheduled event");
+            debug!(event_id = ?e.id, time = ?e.time, detail_type = %e.detail_type, "scheduled event");
         }
         let config = self
             .config

@@ -380,11 +380,14 @@ mod tests {
             .collect()
     }
 
+    /// (metric name, dimensions, value, unit) of one datum, for comparisons.
+    type Row<'a> = (String, Vec<(&'a str, &'a str)>, f64, &'a str);
+
     #[test]
     fn maps_the_seed_report_to_the_contract_metrics() {
         let d = datums(&seed_report(), &seed_config(r#""all""#));
         assert_eq!(d.dropped, 0);
-        let rows: Vec<(String, Vec<(&str, &str)>, f64, &str)> = d
+        let rows: Vec<Row> = d
             .datums
             .iter()
             .map(|x| {
@@ -405,7 +408,7 @@ mod tests {
         };
         let t = vec![("Canary", "prod"), ("Target", "system")];
         let k = vec![("Canary", "prod")];
-        let want: Vec<(String, Vec<(&str, &str)>, f64, &str)> = vec![
+        let want: Vec<Row> = vec![
             ("CanaryStatus".into(), k.clone(), 2.0, "None"),
             ("CanaryHeartbeat".into(), k, 1.0, "Count"),
             ("TargetStatus".into(), t.clone(), 2.0, "None"),
@@ -580,6 +583,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::single_range_in_vec_init)] // a list of one batch, not a range of numbers
     fn batches_respect_the_datum_count_limit() {
         let one = datums(&seed_report(), &seed_config(r#""all""#)).datums[0].clone();
         let cases: &[(usize, Vec<std::ops::Range<usize>>)] = &[

@@ -9,7 +9,7 @@ pub mod sanitize;
 
 use crate::config::{Config, Publisher};
 use crate::report::Report;
-use tracing::{error, info, warn};
+use tracing::{debug, error, warn};
 
 /// Publishes one report's metrics with the configured publisher. `Ok` says what was published;
 /// `Err` means PutMetricData failed after its retries (the unsent datums were then written as EMF
@@ -49,7 +49,7 @@ pub async fn publish(
             let outcome = api::put(cloudwatch, namespace, all).await;
             match outcome.failure {
                 None => {
-                    info!(datums = outcome.sent, calls = outcome.calls, namespace = %namespace, "metrics published");
+                    debug!(datums = outcome.sent, calls = outcome.calls, namespace = %namespace, "metrics published");
                     Ok(format!(
                         "published {} datums to {namespace} in {} PutMetricData call{}{guard}",
                         outcome.sent,

@@ -241,7 +241,7 @@ async fn more_than_a_thousand_datums_are_sent_in_two_calls_and_all_read_back() {
     support::localstack_endpoint();
     let (canary, ns) = (unique("mx-batch-"), unique("MetricsTest/Batch"));
     let config = config_for(&canary, &ns, r#""none""#);
-    let comps: Vec<ComponentResult> = (0..1500)
+    let comps: Vec<ComponentResult> = (0..996)
         .map(|i| {
             component(
                 &format!("c{i:04}"),
@@ -256,8 +256,8 @@ async fn more_than_a_thousand_datums_are_sent_in_two_calls_and_all_read_back() {
         .collect();
     let report = report(&canary, comps);
     let mapped = datums::datums(&report, &config);
-    assert_eq!(mapped.datums.len(), 1505);
-    assert_eq!(datums::batches(&mapped.datums), vec![0..1000, 1000..1505]);
+    assert_eq!(mapped.datums.len(), 1001);
+    assert_eq!(datums::batches(&mapped.datums), vec![0..1000, 1000..1001]);
 
     // LocalStack stores 1,000 datums far slower than CloudWatch (about 10 s per call on this
     // machine), so this client allows more time than the Lambda's; batching is what is tested.
@@ -275,12 +275,12 @@ async fn more_than_a_thousand_datums_are_sent_in_two_calls_and_all_read_back() {
         outcome,
         api::ApiOutcome {
             calls: 2,
-            sent: 1505,
+            sent: 1001,
             failure: None
         }
     );
     let listed = list_series(&cloudwatch, &ns).await;
-    assert_eq!(listed.len(), 1505);
+    assert_eq!(listed.len(), 1001);
     let components: BTreeSet<String> = listed
         .iter()
         .filter(|(n, _)| n == "ComponentStatus")
@@ -290,10 +290,10 @@ async fn more_than_a_thousand_datums_are_sent_in_two_calls_and_all_read_back() {
                 .map(|(_, v)| v.clone())
         })
         .collect();
-    assert_eq!(components.len(), 1500);
-    assert!(components.contains("c0000") && components.contains("c1499"));
+    assert_eq!(components.len(), 996);
+    assert!(components.contains("c0000") && components.contains("c0995"));
     let c = canary.as_str();
-    let series: Vec<(&str, Vec<(&str, &str)>)> = ["c0000", "c0999", "c1000", "c1499"]
+    let series: Vec<(&str, Vec<(&str, &str)>)> = ["c0000", "c0993", "c0994", "c0995"]
         .iter()
         .map(|x| {
             (
@@ -306,38 +306,200 @@ async fn more_than_a_thousand_datums_are_sent_in_two_calls_and_all_read_back() {
     assert_eq!(values, vec![vec![2.0], vec![2.0], vec![0.0], vec![0.0]]);
 }
 
-#[tokio::test]
-async fn unreachable_cloudwatch_writes_every_datum_as_emf_and_exits_three() {
-    support::localstack_endpoint();
+/// The seed's `/api/health/system` body with market_data stale (FAIL) and the rest PASS.
+pub fn seed_body() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/metrics/seed-market-data-stale.json"
+    ))
+    .expect("seed fixture")
+}
+
+/// The AWS settings of the test run, to hand to a child process (run_cli clears `AWS_*`).
+pub fn aws_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", support::localstack_endpoint()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
+
+fn run_cli_with(args: &[&str], env: &[(&str, String)]) -> std::process::Output {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    support::run_cli(args, &env)
+}
+
+// The CLI runs as a blocking child process: a second worker keeps the test server serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_publish_lands_the_seed_endpoints_metrics_in_cloudwatch() {
+    let server = support::serve_fixed(200, "application/json", seed_body()).await;
+    let (canary, ns) = (unique("mx-e2e-"), unique("MetricsTest/E2E"));
+    let mut env = aws_env();
+    env.extend([
+        ("CANARY_NAME", canary.clone()),
+        ("CANARY_NAMESPACE", ns.clone()),
+        ("CANARY_MEASUREMENTS", "all".into()),
+    ]);
+    let url = server.url("/api/health/system");
+    let out = run_cli_with(&["check", "--json", "--publish", "--url", &url], &env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The watched service failing is exit 1; the canary itself did its job (not 3).
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "metrics: published 22 datums to {ns} in 1 PutMetricData call; alerts: alerts off: no topic"
+        )),
+        "stderr: {stderr}"
+    );
+    let report: Report = serde_json::from_slice(&out.stdout).expect("report JSON");
+    assert_eq!(report.status, Status::Fail);
+
+    let aws = Aws::from_env().await;
+    let listed = list_series(&aws.cloudwatch, &ns).await;
+    assert_eq!(listed.len(), 22);
+    assert!(!listed.iter().any(|(n, _)| n == "CertificateDaysRemaining"));
+    let market_data: BTreeSet<&str> = listed
+        .iter()
+        .filter(|(_, d)| {
+            d.iter()
+                .any(|(k, v)| k == "Component" && v == "market_data")
+        })
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(
+        market_data,
+        [
+            "ComponentStatus",
+            "FreshSymbols",
+            "MaxAgeMinutes",
+            "StaleSymbols"
+        ]
+        .into_iter()
+        .collect()
+    );
+
+    let c = canary.as_str();
+    let comp = |x: &'static str| vec![("Canary", c), ("Target", "127.0.0.1"), ("Component", x)];
+    let tgt = vec![("Canary", c), ("Target", "127.0.0.1")];
+    let series = vec![
+        ("ComponentStatus", comp("market_data")),
+        ("ComponentStatus", comp("market_updater")),
+        ("ComponentStatus", comp("signal_monitor")),
+        ("ComponentStatus", comp("telegram")),
+        ("ComponentStatus", comp("trade_system")),
+        ("StaleSymbols", comp("market_data")),
+        ("MaxAgeMinutes", comp("market_data")),
+        ("OpenOrders", comp("trade_system")),
+        ("IsRunning", comp("market_updater")),
+        ("TargetStatus", tgt.clone()),
+        ("TargetUp", tgt),
+        ("CanaryStatus", vec![("Canary", c)]),
+        ("CanaryHeartbeat", vec![("Canary", c)]),
+    ];
+    let values = read_values(&aws.cloudwatch, &ns, &series, report.checked_at).await;
+    let want: Vec<Vec<f64>> = [
+        2.0, 0.0, 0.0, 0.0, 0.0, 33.0, 45.5, 22.0, 1.0, 2.0, 1.0, 2.0, 1.0,
+    ]
+    .iter()
+    .map(|v| vec![*v])
+    .collect();
+    assert_eq!(values, want);
+}
+
+/// An SQS queue subscribed to a new SNS topic, both on LocalStack: (topic ARN, queue URL).
+pub async fn topic_with_queue(name: &str) -> (String, String) {
+    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sns = aws_sdk_sns::Client::new(&shared);
+    let sqs = aws_sdk_sqs::Client::new(&shared);
+    let topic = sns
+        .create_topic()
+        .name(name)
+        .send()
+        .await
+        .expect("CreateTopic");
+    let topic_arn = topic.topic_arn().expect("topic ARN").to_string();
+    let queue = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("CreateQueue");
+    let queue_url = queue.queue_url().expect("queue URL").to_string();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("GetQueueAttributes");
+    let queue_arn = attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .expect("queue ARN")
+        .clone();
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("Subscribe");
+    (topic_arn, queue_url)
+}
+
+/// Every SNS notification delivered to the queue within `wait` (parsed envelopes).
+pub async fn received(queue_url: &str, wait: std::time::Duration) -> Vec<serde_json::Value> {
+    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sqs = aws_sdk_sqs::Client::new(&shared);
+    let deadline = std::time::Instant::now() + wait;
+    let mut out = Vec::new();
+    while std::time::Instant::now() < deadline && out.is_empty() {
+        let r = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .expect("ReceiveMessage");
+        for m in r.messages() {
+            out.push(serde_json::from_str(m.body().unwrap_or("null")).expect("SNS envelope"));
+        }
+    }
+    out
+}
+
+// The CLI runs as a blocking child process: a second worker keeps the test server serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_cloudwatch_writes_every_datum_as_emf_still_alerts_and_exits_three() {
+    let server = support::serve_fixed(200, "application/json", seed_body()).await;
     // A port that was just free: connection refused, quickly.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
-    let cw_endpoint = format!("http://{closed}");
     let (canary, ns) = (unique("mx-down-"), unique("MetricsTest/Down"));
-    let config_json = format!(
-        r#"{{"canary":"{canary}","targets":[{{"name":"gone","url":"http://{closed}/health"}}],
-            "metrics":{{"namespace":"{ns}"}}}}"#
-    );
+    let (topic_arn, queue_url) = topic_with_queue(&unique("mx-down-")).await;
+    let mut env = aws_env();
+    env.extend([
+        // Only CloudWatch is unreachable; SNS still answers on LocalStack.
+        ("AWS_ENDPOINT_URL_CLOUDWATCH", format!("http://{closed}")),
+        ("CANARY_NAME", canary.clone()),
+        ("CANARY_NAMESPACE", ns.clone()),
+        ("CANARY_TOPIC_ARN", topic_arn),
+        ("CANARY_FAILURE_THRESHOLD", "1".into()),
+    ]);
+    let url = server.url("/api/health/system");
     let started = std::time::Instant::now();
-    let out = support::run_cli(
-        &["check", "--json", "--publish"],
-        &[
-            ("CANARY_CONFIG", &config_json),
-            ("AWS_ENDPOINT_URL", &cw_endpoint),
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ],
-    );
+    let out = run_cli_with(&["-v", "check", "--json", "--publish", "--url", &url], &env);
     let elapsed = started.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "stderr: {stderr}");
     assert!(
-        elapsed < std::time::Duration::from_secs(30),
+        elapsed < std::time::Duration::from_secs(60),
         "took {elapsed:?}"
     );
 
@@ -349,24 +511,50 @@ async fn unreachable_cloudwatch_writes_every_datum_as_emf_and_exits_three() {
     let report: Report = serde_json::from_str(&report_lines.join("\n"))
         .unwrap_or_else(|e| panic!("report JSON: {e}\n{stdout}"));
     assert_eq!(report.status, Status::Fail);
-    let config = config::load(None, Some(&config_json), &Overrides::default(), &|_| None).unwrap();
-    let expected = emf::documents(&ns, &datums::datums(&report, &config).datums);
+    let config = config::load(
+        None,
+        None,
+        &Overrides {
+            url: Some(url.clone()),
+            canary: Some(canary.clone()),
+            namespace: Some(ns.clone()),
+            ..Overrides::default()
+        },
+        &|_| None,
+    )
+    .unwrap();
+    let all = datums::datums(&report, &config).datums;
     let got: Vec<serde_json::Value> = emf_lines
         .iter()
         .map(|l| serde_json::from_str(l).expect("EMF line is JSON"))
         .collect();
-    assert_eq!(got, expected);
-    // Canary-level and target-level documents: every datum of the run.
-    let n = datums::datums(&report, &config).datums.len();
-    assert_eq!(got.len(), 2);
+    // Every datum of the run, as EMF: one canary, one target and five component documents.
+    assert_eq!(got, emf::documents(&ns, &all));
+    assert_eq!(got.len(), 7);
+    assert_eq!(got[2]["Component"], serde_json::json!("market_data"));
+    assert_eq!(got[2]["ComponentStatus"], serde_json::json!(2.0));
+    assert_eq!(got[2]["StaleSymbols"], serde_json::json!(33.0));
     assert!(
         stderr.contains(&format!(
-            "metrics: FAILED: PutMetricData failed after retries (0 of {n} datums sent)"
-        )) && stderr.contains(&format!("{n} datums written as 2 EMF lines instead"))
-            && stderr.contains("alerts: alerts off: no topic"),
+            "metrics: FAILED: PutMetricData failed after retries (0 of {} datums sent)",
+            all.len()
+        )) && stderr.contains(&format!(
+            "{} datums written as 7 EMF lines instead",
+            all.len()
+        )),
         "stderr: {stderr}"
     );
-    assert_eq!(got[0]["CanaryStatus"], serde_json::json!(2.0));
-    assert_eq!(got[0]["CanaryHeartbeat"], serde_json::json!(1.0));
-    assert_eq!(got[1]["TargetUp"], serde_json::json!(0.0));
+    assert!(
+        stderr.contains("PutMetricData failed; unsent datums written as EMF"),
+        "stderr: {stderr}"
+    );
+
+    // The alert side ran independently and reached SNS.
+    let notes = received(&queue_url, std::time::Duration::from_secs(15)).await;
+    assert_eq!(notes.len(), 1, "stderr: {stderr}");
+    let subject = notes[0]["Subject"].as_str().unwrap_or_default();
+    assert!(
+        subject.contains("FAIL") && subject.contains(&canary),
+        "subject: {subject}"
+    );
 }
