@@ -15,8 +15,12 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 /// Shortest look-back for the previous snapshot, whatever the interval.
 const MIN_LOOKBACK_MINUTES: i64 = 15;
-/// High-resolution data is kept at one-second granularity for three hours.
+/// High-resolution data is kept below one-minute granularity for three hours.
 const HIGH_RES_RETENTION_MINUTES: i64 = 180;
+/// The read-back granularity while high-resolution data lasts. Runs of one canary at least this
+/// far apart never share a bucket (scheduled runs are minutes apart); one-second buckets would
+/// work too but cost 10x the data points to scan.
+pub const STATE_PERIOD_SECONDS: i32 = 10;
 
 /// The five state values of one snapshot, by metric name, as published.
 pub fn to_values(state: &State) -> [(&'static str, f64); 5] {
@@ -131,7 +135,7 @@ pub async fn read(
 ) -> Previous {
     let back = lookback(interval_minutes);
     let period = if back.num_minutes() <= HIGH_RES_RETENTION_MINUTES {
-        1
+        STATE_PERIOD_SECONDS
     } else {
         60
     };
