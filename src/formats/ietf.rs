@@ -40,6 +40,7 @@ pub(super) fn parse(object: &Object) -> Parsed {
                 });
                 groups.len() - 1
             });
+            // `at` came from `index`, which only holds positions already pushed to `groups`.
             let group = &mut groups[at];
             let entries: Vec<&Json> = match entries {
                 Json::Array(items) => items.iter().collect(),

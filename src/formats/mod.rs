@@ -281,7 +281,8 @@ fn starts_non_json_number(text: &str, e: &serde_json::Error) -> bool {
     let from = line
         .char_indices()
         .map(|(i, _)| i)
-        .filter(|&i| i <= col)
+        // `-Infinity` is nine bytes: only a token that reaches the error position counts.
+        .filter(|&i| i <= col && i + 9 >= col)
         .rev()
         .find(|&i| {
             let rest = &line[i..];
@@ -628,7 +629,7 @@ mod tests {
     fn bad_json_gives_specific_reasons() {
         let j = Some("application/json");
         type Case<'a> = (&'a [u8], Option<&'a str>, Option<Format>, &'a str);
-        let table: [Case; 9] = [
+        let table: [Case; 10] = [
             (b"", j, None, "empty body where JSON was declared (application/json)"),
             (b"  \n", Some("application/health+json"), None, "empty body where JSON was declared (application/health+json)"),
             (b"<html><body>502 Bad Gateway</body></html>", j, None,
@@ -639,6 +640,8 @@ mod tests {
              "body is not valid JSON (application/json): expected value at line 1 column 34 (NaN and Infinity are not JSON numbers)"),
             (br#"{"v": -Infinity}"#, j, None,
              "body is not valid JSON (application/json): invalid number at line 1 column 8 (NaN and Infinity are not JSON numbers)"),
+            (br#"{"v":"NaN", "w": nope}"#, j, None,
+             "body is not valid JSON (application/json): expected ident at line 1 column 19"),
             (br#"{"v": 1e400}"#, j, None,
              "body is not valid JSON (application/json): number out of range at line 1 column 11"),
             (b"{\"status\":\"ok\xff\"}", j, None, "body is not valid UTF-8 at byte 13 (application/json)"),

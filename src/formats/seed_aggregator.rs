@@ -50,6 +50,7 @@ pub(super) fn parse(object: &Object) -> Parsed {
             .collect();
         for (name, message) in &failures {
             if let Some(&i) = name.as_ref().and_then(|n| index.get(n)) {
+                // `index` was built from `components` just above, so `i` is in range.
                 let c = &mut components[i];
                 let said = message.clone().unwrap_or_else(|| "critical failure".into());
                 c.reason = join_reasons(c.reason.take().into_iter().chain([said]));

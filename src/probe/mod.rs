@@ -111,7 +111,6 @@ async fn attempt(client: &reqwest::Client, target: &Target) -> Attempt {
     let deadline = start + target.timeout;
     let limit = describe_duration(target.timeout);
     let elapsed_ms = || u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let host = target.url.host_str().unwrap_or_default().to_string();
 
     let mut request = client.request(target.method.clone(), target.url.clone());
     request = request.header(
@@ -139,7 +138,7 @@ async fn attempt(client: &reqwest::Client, target: &Target) -> Attempt {
             };
             return failed(reason, Some(elapsed_ms()));
         }
-        Ok(Err(e)) => return failed(reason::transport(&e, &host), Some(elapsed_ms())),
+        Ok(Err(e)) => return failed(reason::transport(&e, &target.url), Some(elapsed_ms())),
         Ok(Ok(r)) => r,
     };
 

@@ -125,6 +125,15 @@ fn chain<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'stat
     out
 }
 
+/// The kinds of every `io::Error` in the chain, outermost first (an outer one is often `Other`).
+fn io_kinds(chain: &[&(dyn StdError + 'static)]) -> Vec<std::io::ErrorKind> {
+    chain
+        .iter()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind)
+        .collect()
+}
+
 fn find<'a, T: StdError + 'static>(chain: &[&'a (dyn StdError + 'static)]) -> Option<&'a T> {
     chain.iter().find_map(|e| e.downcast_ref::<T>())
 }
@@ -141,7 +150,8 @@ fn deepest(chain: &[&(dyn StdError + 'static)]) -> String {
 }
 
 /// Why a request got no response. Never quotes the URL (its query may carry a token).
-pub(super) fn transport(err: &reqwest::Error, host: &str) -> String {
+pub(super) fn transport(err: &reqwest::Error, url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
     let chain = chain(err);
     if let Some(r) = find::<RedirectRefused>(&chain) {
         return r.to_string();
@@ -153,15 +163,17 @@ pub(super) fn transport(err: &reqwest::Error, host: &str) -> String {
     if text.iter().any(|t| t.contains("dns error")) {
         return format!("DNS lookup failed for {}", crate::formats::printable(host));
     }
-    if let Some(io) = find::<std::io::Error>(&chain) {
+    for kind in io_kinds(&chain) {
         use std::io::ErrorKind as K;
-        match io.kind() {
+        match kind {
             K::ConnectionRefused => return "connection refused".to_string(),
             K::ConnectionReset => return "connection reset by the server".to_string(),
             K::ConnectionAborted => return "connection aborted".to_string(),
-            K::HostUnreachable => return format!("host {host} unreachable"),
+            K::HostUnreachable => {
+                return format!("host {} unreachable", crate::formats::printable(host))
+            }
             K::NetworkUnreachable => return "network unreachable".to_string(),
-            K::UnexpectedEof if err.is_connect() => {
+            K::UnexpectedEof if err.is_connect() && url.scheme() == "https" => {
                 return "connection closed during the TLS handshake".to_string()
             }
             _ => {}
@@ -192,13 +204,13 @@ pub(super) fn body(err: &reqwest::Error, received: usize) -> String {
     let got = describe_bytes(received);
     // Checked before `is_decode`: with decompression enabled reqwest calls every body error a
     // decode error, including the connection closing early.
-    if let Some(io) = find::<std::io::Error>(&chain) {
-        if matches!(
-            io.kind(),
+    if io_kinds(&chain).iter().any(|k| {
+        matches!(
+            k,
             std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
-        ) {
-            return format!("connection closed before the body ended ({got} received)");
-        }
+        )
+    }) {
+        return format!("connection closed before the body ended ({got} received)");
     }
     if let Some(h) = find::<hyper::Error>(&chain) {
         if h.is_incomplete_message() || h.is_body_write_aborted() || h.is_closed() {

@@ -1,5 +1,6 @@
-//! The redirect policy: follow at most five redirects, only within the same host and never from
-//! https down to plain http, so credentials in headers never travel anywhere unexpected.
+//! The redirect policy: follow at most five redirects, only within the same host and port (or an
+//! http → https upgrade to the default ports) and never from https down to plain http, so the
+//! configured headers (all secrets) never travel to another server.
 
 use crate::formats::printable;
 
@@ -12,6 +13,9 @@ pub enum RedirectRefused {
     /// The `Location` points at a different host.
     #[error("redirect to another host ({0}) not followed")]
     OtherHost(String),
+    /// Same host, another port: possibly another service, which must not get our headers.
+    #[error("redirect to another port ({0}) not followed")]
+    OtherPort(String),
     /// https → http would send the request (and its headers) in clear text.
     #[error("redirect from https to plain http not followed")]
     Downgrade,
@@ -39,6 +43,15 @@ pub fn decide(previous: &[url::Url], next: &url::Url) -> Result<(), RedirectRefu
     }
     if last.scheme() == "https" && next.scheme() != "https" {
         return Err(RedirectRefused::Downgrade);
+    }
+    let (from, to) = (last.port_or_known_default(), next.port_or_known_default());
+    let upgrade = last.scheme() == "http" && from == Some(80) && to == Some(443);
+    if from != to && !upgrade {
+        return Err(RedirectRefused::OtherPort(format!(
+            "{}:{}",
+            printable(next.host_str().unwrap_or_default()),
+            to.unwrap_or_default()
+        )));
     }
     if previous.iter().any(|u| u == next) {
         return Err(RedirectRefused::Loop(printable(last.path())));
@@ -80,8 +93,18 @@ mod tests {
             (vec!["http://a.example/h"], "https://a.example/h", Ok(())),
             (
                 vec!["https://a.example/h"],
-                "https://A.EXAMPLE:8443/h2",
+                "https://A.EXAMPLE:443/h2",
                 Ok(()),
+            ),
+            (
+                vec!["https://a.example/h"],
+                "https://a.example:8443/h",
+                Err(RedirectRefused::OtherPort("a.example:8443".into())),
+            ),
+            (
+                vec!["http://a.example:8080/h"],
+                "https://a.example/h",
+                Err(RedirectRefused::OtherPort("a.example:443".into())),
             ),
             (
                 vec!["https://a.example/h"],

@@ -6,4 +6,5 @@ mod support;
 mod formats;
 mod hostile;
 mod probe;
+mod properties;
 mod tls;

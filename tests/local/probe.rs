@@ -178,6 +178,7 @@ async fn confirmation_retry_rescues_a_transient_503() {
     t["retry_delay_ms"] = json!(200);
     let c = check(config(vec![t])).await;
     let t = c.target("flaky");
+    println!("{t:#}");
     assert_eq!(c.exit, 0, "{}", c.report);
     assert_eq!(t["status"], "PASS", "{t}");
     assert_eq!(t["attempts"], 2, "{t}");
@@ -295,6 +296,10 @@ async fn sends_method_headers_and_user_agent() {
         )),
         "{head}"
     );
+    assert!(
+        head.contains("accept: application/health+json, application/json;q=0.9, */*;q=0.8"),
+        "{head}"
+    );
     assert!(!c.stderr.contains("s3cret"), "{}", c.stderr);
     assert!(!c.report.to_string().contains("s3cret"));
 }
@@ -374,6 +379,7 @@ async fn redirect_to_another_host_is_not_followed_and_the_token_stays_home() {
     let mut t = target("redir", &server.url("/health"));
     t["headers"] = json!({"Authorization": "Bearer s3cret-token"});
     let c = check(config(vec![t, target("neighbour", &neighbour.url("/h"))])).await;
+    println!("{:#}", c.target("redir"));
     assert_eq!(
         c.verdict("redir"),
         (
@@ -417,4 +423,89 @@ async fn plain_http_to_a_remote_host_is_refused_unless_allowed() {
             "DNS lookup failed for canary-test.invalid".into()
         )
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirect_to_another_port_is_not_followed_and_no_header_travels() {
+    let (elsewhere, elsewhere_heads) = recording(|_| {
+        (
+            200,
+            "Content-Type: application/json\r\n".into(),
+            HEALTHY_BODY.into(),
+        )
+    })
+    .await;
+    let port = elsewhere.addr.port();
+    let (server, heads) = recording(move |_| {
+        (
+            302,
+            format!("Location: http://127.0.0.1:{port}/health\r\n"),
+            Vec::new(),
+        )
+    })
+    .await;
+    let mut t = target("redir", &server.url("/health"));
+    t["headers"] = json!({"X-Api-Key": "k3y-s3cret"});
+    let c = check(config(vec![t])).await;
+    assert_eq!(
+        c.verdict("redir"),
+        (
+            "FAIL".into(),
+            format!("redirect to another port (127.0.0.1:{port}) not followed")
+        )
+    );
+    assert!(heads.lock().expect("lock")[0].contains("k3y-s3cret"));
+    assert!(elsewhere_heads.lock().expect("lock").is_empty());
+}
+
+/// A validated target for `url` from a JSON target entry, as the config loader builds it.
+fn load_target(entry: Value) -> health_canary::config::Target {
+    let json = json!({"targets": [entry]}).to_string();
+    let cfg = health_canary::config::load(
+        None,
+        Some(&json),
+        &health_canary::config::Overrides::default(),
+        &|_| None,
+    )
+    .expect("valid config");
+    cfg.targets[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_exactly_at_the_cap_is_read_and_one_byte_more_is_not() {
+    let client = health_canary::probe::build_client().expect("client");
+    for (len, want) in [
+        (4096usize, Ok(4096usize)),
+        (4097, Err("body exceeds 4 KiB")),
+    ] {
+        let server = crate::support::serve_fixed(200, "text/plain", vec![b'x'; len]).await;
+        let mut entry = target("cap", &server.url("/h"));
+        entry["max_body_bytes"] = json!(4096);
+        let outcome = health_canary::probe::probe(&client, &load_target(entry)).await;
+        assert_eq!(outcome.attempts, 1);
+        assert!(outcome.latency_ms.is_some());
+        assert_eq!(outcome.cert_days_remaining, None);
+        let response = outcome.result.expect("a response");
+        assert_eq!(response.status, 200);
+        assert_eq!(response.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(
+            response.body.as_ref().map(Vec::len).map_err(String::as_str),
+            want,
+            "{len}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_requests_send_head_and_read_no_body() {
+    let (server, heads) =
+        recording(|_| (200, "Content-Type: text/plain\r\n".into(), Vec::new())).await;
+    let mut entry = target("head", &server.url("/"));
+    entry["method"] = json!("HEAD");
+    let client = health_canary::probe::build_client().expect("client");
+    let outcome = health_canary::probe::probe(&client, &load_target(entry)).await;
+    let response = outcome.result.expect("a response");
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, Ok(Vec::new()));
+    assert!(heads.lock().expect("lock")[0].starts_with("HEAD / HTTP/1.1"));
 }

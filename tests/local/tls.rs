@@ -65,6 +65,16 @@ fn self_signed_leaf() -> Leaf {
 
 /// Serves HTTPS on 127.0.0.1 with `leaf`, answering every request with [`HEALTHY_BODY`].
 async fn serve_tls(leaf: Leaf) -> crate::support::TestServer {
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{HEALTHY_BODY}",
+        HEALTHY_BODY.len()
+    );
+    serve_tls_with(leaf, response).await
+}
+
+/// Serves HTTPS on 127.0.0.1 with `leaf`, answering every request with the raw `response`.
+async fn serve_tls_with(leaf: Leaf, response: String) -> crate::support::TestServer {
+    let response = Arc::new(response);
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf.key.serialize_der().into());
     let server = rustls::ServerConfig::builder_with_provider(provider)
@@ -76,6 +86,7 @@ async fn serve_tls(leaf: Leaf) -> crate::support::TestServer {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
     crate::support::serve_raw(move |tcp| {
         let acceptor = acceptor.clone();
+        let response = response.clone();
         async move {
             let Ok(mut tls) = acceptor.accept(tcp).await else {
                 return;
@@ -88,10 +99,6 @@ async fn serve_tls(leaf: Leaf) -> crate::support::TestServer {
                     Ok(n) => head.extend_from_slice(&buf[..n]),
                 }
             }
-            let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{HEALTHY_BODY}",
-                HEALTHY_BODY.len()
-            );
             let _ = tls.write_all(response.as_bytes()).await;
             let _ = tls.shutdown().await;
         }
@@ -197,4 +204,47 @@ async fn plain_http_on_an_https_url_is_named() {
     let (status, reason, _) = run(target("tls", &https(&server, "127.0.0.1"))).await;
     assert_eq!(status, "FAIL");
     assert_eq!(reason, "TLS handshake failed: the server did not speak TLS");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_from_https_down_to_http_is_not_followed() {
+    let (plain, plain_heads) = {
+        let heads = Arc::new(std::sync::Mutex::new(0usize));
+        let seen = heads.clone();
+        let server = crate::support::serve_raw(move |mut s| {
+            let seen = seen.clone();
+            async move {
+                crate::support::read_request_head(&mut s).await;
+                *seen.lock().expect("lock") += 1;
+                crate::probe::respond(&mut s, 200, "", HEALTHY_BODY.as_bytes()).await;
+            }
+        })
+        .await;
+        (server, heads)
+    };
+    let ca = Ca::new();
+    let location = format!("http://localhost:{}/health", plain.addr.port());
+    let server = serve_tls_with(
+        ca.leaf(&["localhost"], (2099, 1, 1)),
+        format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"),
+    )
+    .await;
+    let mut t = target("tls", &https(&server, "localhost"));
+    t["ca_file"] = json!(ca.pem_path());
+    t["headers"] = json!({"Authorization": "Bearer s3cret-token"});
+    let (status, reason, t) = run(t).await;
+    assert_eq!(status, "FAIL", "{t}");
+    assert_eq!(reason, "redirect from https to plain http not followed");
+    assert_eq!(*plain_heads.lock().expect("lock"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_closing_during_the_handshake_is_named() {
+    let server = crate::support::serve_raw(|tcp| async move {
+        drop(tcp);
+    })
+    .await;
+    let (status, reason, _) = run(target("tls", &https(&server, "127.0.0.1"))).await;
+    assert_eq!(status, "FAIL");
+    assert_eq!(reason, "connection closed during the TLS handshake");
 }
