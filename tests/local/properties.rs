@@ -1,6 +1,6 @@
 //! Property tests (proptest, stable Rust): format parsers, the condition language and config
 //! loading on generated input never panic and keep their invariants. Cases per property come
-//! from `PROPTEST_CASES` (proptest's default, 256, keeps CI quick); see docs/readme/formats.md
+//! from `PROPTEST_CASES` (proptest's default, 256, keeps CI quick); see README.md, "Property tests"
 //! for the 1,000,000-case run.
 
 use health_canary::condition::{Condition, Context};
