@@ -75,6 +75,15 @@ pub fn is_stale(written: DateTime<Utc>, now: DateTime<Utc>, interval_minutes: u3
     now - written > Duration::seconds(i64::from(interval_minutes) * 90)
 }
 
+/// The read window in epoch seconds, both ends on `period` boundaries, the last bucket
+/// containing `now`.
+pub fn aligned_window(now: DateTime<Utc>, back: Duration, period: i32) -> (i64, i64) {
+    let p = i64::from(period.max(1));
+    let start = (now - back).timestamp().div_euclid(p) * p;
+    let end = now.timestamp().div_euclid(p) * p + p;
+    (start, end)
+}
+
 fn aws_time(t: DateTime<Utc>) -> AwsDateTime {
     AwsDateTime::from_secs(t.timestamp())
 }
@@ -165,13 +174,16 @@ pub async fn read(
                 .build()
         })
         .collect();
-    // The window ends just before this run's own check time: a retried invocation of the same
-    // run must decide from the state before it, not from what it already wrote.
+    // Buckets aligned to the period, the last one covering `now`: a window ending at `now`
+    // would drop the bucket holding a run written a few seconds ago, and the next run would
+    // decide as if there had been none. Nothing of this run is in that bucket yet: its state is
+    // written after it decides.
+    let (start, end) = aligned_window(now, back, period);
     let result = cw
         .get_metric_data()
         .set_metric_data_queries(Some(queries))
-        .start_time(aws_time(now - back))
-        .end_time(aws_time(now))
+        .start_time(AwsDateTime::from_secs(start))
+        .end_time(AwsDateTime::from_secs(end))
         .scan_by(ScanBy::TimestampDescending)
         .send()
         .await;
@@ -244,6 +256,16 @@ mod tests {
             last_notified: Some(at(5)),
             warn_notified: true,
         }
+    }
+
+    #[test]
+    fn read_window_is_aligned_and_its_last_bucket_holds_now() {
+        let now = at(0) + Duration::seconds(7);
+        let (start, end) = aligned_window(now, Duration::minutes(15), 10);
+        assert_eq!(start % 10, 0);
+        assert_eq!(end % 10, 0);
+        assert!(end - 10 <= now.timestamp() && now.timestamp() < end);
+        assert!(start <= (now - Duration::minutes(15)).timestamp());
     }
 
     #[test]
