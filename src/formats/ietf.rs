@@ -111,8 +111,7 @@ mod tests {
     use crate::report::Value;
 
     fn parse_str(body: &str) -> Parsed {
-        let v: Json = serde_json::from_str(body).unwrap();
-        parse(v.as_object().unwrap())
+        parse(&crate::formats::test_object(body))
     }
 
     #[test]

@@ -324,6 +324,15 @@ impl Parsed {
 /// first position and its last value).
 pub(crate) type Object = serde_json::Map<String, Json>;
 
+/// Test helper: a JSON object literal, for the per-format parsers' unit tests.
+#[cfg(test)]
+pub(crate) fn test_object(body: &str) -> Object {
+    match serde_json::from_str(body) {
+        Ok(Json::Object(map)) => map,
+        other => panic!("test body is not a JSON object: {other:?}"),
+    }
+}
+
 /// How a JSON value is described in reasons: `a number`, `a string`, `null`, ….
 pub(crate) fn kind(value: &Json) -> &'static str {
     match value {

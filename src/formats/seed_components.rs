@@ -29,11 +29,9 @@ pub(super) fn parse(object: &Object) -> Parsed {
 mod tests {
     use super::*;
     use crate::report::{Measurement, Status, Value};
-    use serde_json::Value as Json;
 
     fn parse_str(body: &str) -> Parsed {
-        let v: Json = serde_json::from_str(body).unwrap();
-        parse(v.as_object().unwrap())
+        parse(&crate::formats::test_object(body))
     }
 
     #[test]

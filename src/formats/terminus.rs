@@ -43,8 +43,7 @@ mod tests {
     use crate::report::Status;
 
     fn parse_str(body: &str) -> Parsed {
-        let v: Json = serde_json::from_str(body).unwrap();
-        parse(v.as_object().unwrap())
+        parse(&crate::formats::test_object(body))
     }
 
     #[test]
