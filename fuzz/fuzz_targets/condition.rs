@@ -3,8 +3,8 @@
 //! once with every context value present and once with none. Neither may panic.
 #![no_main]
 
-use health_canary::condition::{Condition, Context};
-use health_canary::report::Status;
+use health_canary::check::condition::{Condition, Context};
+use health_canary::check::report::Status;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

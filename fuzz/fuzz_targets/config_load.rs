@@ -2,7 +2,7 @@
 //! overrides, an empty environment. It must return `Ok` or `Err`, never panic.
 #![no_main]
 
-use health_canary::config::{load, Overrides};
+use health_canary::check::config::{load, Overrides};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

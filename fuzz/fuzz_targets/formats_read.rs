@@ -2,7 +2,7 @@
 //! format (or none), the rest is the body. `read` must return `Ok` or `Err`, never panic.
 #![no_main]
 
-use health_canary::formats::{read, Format};
+use health_canary::check::formats::{read, Format};
 use libfuzzer_sys::fuzz_target;
 
 const CONTENT_TYPES: [Option<&str>; 8] = [

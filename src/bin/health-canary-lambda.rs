@@ -1,7 +1,7 @@
 //! The Lambda entry point: init once (logging, config, HTTP and AWS clients), then serve
 //! scheduled invocations with the shared handler.
 
-use health_canary::lambda::{init_tracing, Canary};
+use health_canary::entry::lambda::{init_tracing, Canary};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]

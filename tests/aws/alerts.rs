@@ -3,10 +3,12 @@
 //! CloudWatch metrics between runs in separate processes.
 
 use chrono::{DateTime, Utc};
-use health_canary::alert::{self, message, policy};
-use health_canary::config::{AlertConfig, Measurements, MetricsConfig, Publisher};
-use health_canary::deliver::Aws;
-use health_canary::report::{ComponentResult, Measurement, Report, Status, TargetResult, Value};
+use health_canary::aws::Aws;
+use health_canary::check::config::{AlertConfig, Measurements, MetricsConfig, Publisher};
+use health_canary::check::report::{
+    ComponentResult, Measurement, Report, Status, TargetResult, Value,
+};
+use health_canary::sinks::alert::{self, message, policy};
 use std::collections::BTreeMap;
 use std::time::Duration;
 

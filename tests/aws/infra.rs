@@ -3,7 +3,7 @@
 
 use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 use aws_sdk_cloudwatch::types::StateValue;
-use health_canary::metrics::contract::{CANARY_HEARTBEAT, COMPONENT_STATUS, DIM_COMPONENT};
+use health_canary::sinks::metrics::contract::{CANARY_HEARTBEAT, COMPONENT_STATUS, DIM_COMPONENT};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

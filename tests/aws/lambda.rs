@@ -4,9 +4,11 @@
 
 use crate::metrics::{aws_env, read_values, seed_body, test_aws, unique};
 use crate::support;
-use health_canary::config::{self, Overrides};
-use health_canary::deliver::Aws;
-use health_canary::lambda::{Canary, CanaryError, ERROR_CONFIG_INVALID, ERROR_DELIVERY_FAILED};
+use health_canary::aws::Aws;
+use health_canary::check::config::{self, Overrides};
+use health_canary::entry::lambda::{
+    Canary, CanaryError, ERROR_CONFIG_INVALID, ERROR_DELIVERY_FAILED,
+};
 use lambda_runtime::Diagnostic;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -411,7 +413,7 @@ async fn invalid_configuration_reaches_the_runtime_as_canary_config_invalid() {
 async fn invalid_configuration_is_reported_on_every_invocation_as_canary_config_invalid() {
     let canary = Canary {
         config: Err("no targets: give a URL (--url or CANARY_URL) or a config".into()),
-        client: health_canary::probe::build_client().map_err(|e| e.to_string()),
+        client: health_canary::check::probe::build_client().map_err(|e| e.to_string()),
         aws: test_aws().await,
     };
     for _ in 0..2 {
@@ -451,7 +453,7 @@ async fn unreachable_cloudwatch_fails_the_invocation_as_canary_delivery_failed()
     };
     let canary = Canary {
         config: config::load(None, None, &overrides, &|_| None).map_err(|e| e.to_string()),
-        client: health_canary::probe::build_client().map_err(|e| e.to_string()),
+        client: health_canary::check::probe::build_client().map_err(|e| e.to_string()),
         aws,
     };
     let err = canary

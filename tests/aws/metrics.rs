@@ -6,10 +6,13 @@ use crate::support;
 use aws_sdk_cloudwatch::primitives::DateTime as AwsDateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 use chrono::{DateTime, Utc};
-use health_canary::config::{self, Config, Overrides};
-use health_canary::deliver::{deliver, Aws, ALERTS_OFF};
-use health_canary::metrics::{api, datums, emf};
-use health_canary::report::{ComponentResult, Measurement, Report, Status, TargetResult, Value};
+use health_canary::aws::Aws;
+use health_canary::check::config::{self, Config, Overrides};
+use health_canary::check::report::{
+    ComponentResult, Measurement, Report, Status, TargetResult, Value,
+};
+use health_canary::sinks::metrics::{api, datums, emf};
+use health_canary::sinks::{deliver, ALERTS_OFF};
 use std::collections::BTreeSet;
 
 /// A name no other test (or engineer) sharing this LocalStack uses.

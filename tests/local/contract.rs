@@ -3,9 +3,9 @@
 //! use every status metric, must pass the environment variables the code reads, and must keep
 //! the function's IAM policy least-privilege.
 
-use health_canary::config::{DEFAULT_CANARY, DEFAULT_NAMESPACE};
-use health_canary::metrics::contract::{MetricSpec, Scope, METRICS};
-use health_canary::metrics::sanitize::{sanitize, Key};
+use health_canary::check::config::{DEFAULT_CANARY, DEFAULT_NAMESPACE};
+use health_canary::sinks::metrics::contract::{MetricSpec, Scope, METRICS};
+use health_canary::sinks::metrics::sanitize::{sanitize, Key};
 use serde_yaml_ng::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -373,7 +373,7 @@ fn function_environment_uses_only_variables_the_code_reads() {
     let vars = t["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
         .as_mapping()
         .expect("Environment.Variables");
-    let source: String = ["src/config.rs", "src/lambda.rs"]
+    let source: String = ["src/check/config.rs", "src/entry/lambda.rs"]
         .iter()
         .map(|f| std::fs::read_to_string(root().join(f)).unwrap_or_else(|e| panic!("{f}: {e}")))
         .collect();
@@ -382,7 +382,7 @@ fn function_environment_uses_only_variables_the_code_reads() {
         let quoted = format!("\"{name}\"");
         assert!(
             source.contains(&quoted),
-            "template sets {name}, which neither src/config.rs nor src/lambda.rs reads"
+            "template sets {name}, which neither src/check/config.rs nor src/entry/lambda.rs reads"
         );
     }
     for needed in [

@@ -460,12 +460,12 @@ async fn redirect_to_another_port_is_not_followed_and_no_header_travels() {
 }
 
 /// A validated target for `url` from a JSON target entry, as the config loader builds it.
-fn load_target(entry: Value) -> health_canary::config::Target {
+fn load_target(entry: Value) -> health_canary::check::config::Target {
     let json = json!({"targets": [entry]}).to_string();
-    let cfg = health_canary::config::load(
+    let cfg = health_canary::check::config::load(
         None,
         Some(&json),
-        &health_canary::config::Overrides::default(),
+        &health_canary::check::config::Overrides::default(),
         &|_| None,
     )
     .expect("valid config");
@@ -474,7 +474,7 @@ fn load_target(entry: Value) -> health_canary::config::Target {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn body_exactly_at_the_cap_is_read_and_one_byte_more_is_not() {
-    let client = health_canary::probe::build_client().expect("client");
+    let client = health_canary::check::probe::build_client().expect("client");
     for (len, want) in [
         (4096usize, Ok(4096usize)),
         (4097, Err("body exceeds 4 KiB")),
@@ -482,7 +482,7 @@ async fn body_exactly_at_the_cap_is_read_and_one_byte_more_is_not() {
         let server = crate::support::serve_fixed(200, "text/plain", vec![b'x'; len]).await;
         let mut entry = target("cap", &server.url("/h"));
         entry["max_body_bytes"] = json!(4096);
-        let outcome = health_canary::probe::probe(&client, &load_target(entry)).await;
+        let outcome = health_canary::check::probe::probe(&client, &load_target(entry)).await;
         assert_eq!(outcome.attempts, 1);
         assert!(outcome.latency_ms.is_some());
         assert_eq!(outcome.cert_days_remaining, None);
@@ -503,8 +503,8 @@ async fn head_requests_send_head_and_read_no_body() {
         recording(|_| (200, "Content-Type: text/plain\r\n".into(), Vec::new())).await;
     let mut entry = target("head", &server.url("/"));
     entry["method"] = json!("HEAD");
-    let client = health_canary::probe::build_client().expect("client");
-    let outcome = health_canary::probe::probe(&client, &load_target(entry)).await;
+    let client = health_canary::check::probe::build_client().expect("client");
+    let outcome = health_canary::check::probe::probe(&client, &load_target(entry)).await;
     let response = outcome.result.expect("a response");
     assert_eq!(response.status, 200);
     assert_eq!(response.body, Ok(Vec::new()));

@@ -3,10 +3,10 @@
 //! from `PROPTEST_CASES` (proptest's default, 256, keeps CI quick); see README.md, "Property tests"
 //! for the 1,000,000-case run.
 
-use health_canary::condition::{Condition, Context};
-use health_canary::config::{self, Overrides};
-use health_canary::formats::{self, map_status, printable, Format, Parsed};
-use health_canary::report::Status;
+use health_canary::check::condition::{Condition, Context};
+use health_canary::check::config::{self, Overrides};
+use health_canary::check::formats::{self, map_status, printable, Format, Parsed};
+use health_canary::check::report::Status;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value as Json};
 use std::sync::atomic::{AtomicU64, Ordering};

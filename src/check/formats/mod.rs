@@ -1,0 +1,845 @@
+//! Health response formats: detection, the shared status vocabulary, and the parsed shape every
+//! format produces. One file per format; none of them knows about HTTP transport or AWS.
+
+use crate::check::report::{ComponentResult, Measurement, Status, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+mod aspnet;
+mod ietf;
+mod kubernetes;
+mod microprofile;
+mod seed_aggregator;
+mod seed_component_list;
+mod seed_components;
+mod simple;
+mod spring;
+mod terminus;
+
+/// A health response format the canary can read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// seeds/000: `global_status` plus component objects with `status` and numbers.
+    SeedComponents,
+    /// seeds/004: `status` OK/DEGRADED/CRITICAL with `services`/`infrastructure` lists.
+    SeedAggregator,
+    /// seeds/003: `overall_status` plus `components[]` with `key_metrics[]`.
+    SeedComponentList,
+    /// IETF draft-inadarei-api-health-check (`application/health+json`).
+    Ietf,
+    /// Spring Boot Actuator (`components`, or pre-2.2 `details`).
+    Spring,
+    /// ASP.NET Core health checks (JSON writer, or the plain-text default).
+    Aspnet,
+    /// MicroProfile Health (`checks[]` with `name`/`status`).
+    Microprofile,
+    /// NestJS Terminus (`info`/`error`/`details`).
+    Terminus,
+    /// Kubernetes `/readyz?verbose` text (`[+]name ok`).
+    Kubernetes,
+    /// A bare `{"status":"ok"}`-style body.
+    Simple,
+    /// Anything else: judged by the HTTP status alone.
+    Http,
+}
+
+impl Format {
+    /// Every format, in detection-priority order.
+    pub const ALL: [Format; 11] = [
+        Format::SeedComponents,
+        Format::SeedAggregator,
+        Format::SeedComponentList,
+        Format::Ietf,
+        Format::Spring,
+        Format::Aspnet,
+        Format::Microprofile,
+        Format::Terminus,
+        Format::Kubernetes,
+        Format::Simple,
+        Format::Http,
+    ];
+
+    /// The name used in config files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::SeedComponents => "seed_components",
+            Format::SeedAggregator => "seed_aggregator",
+            Format::SeedComponentList => "seed_component_list",
+            Format::Ietf => "ietf",
+            Format::Spring => "spring",
+            Format::Aspnet => "aspnet",
+            Format::Microprofile => "microprofile",
+            Format::Terminus => "terminus",
+            Format::Kubernetes => "kubernetes",
+            Format::Simple => "simple",
+            Format::Http => "http",
+        }
+    }
+
+    /// Parses a config name (`auto` is handled by the caller as "no forced format").
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+}
+
+/// A status word the service declared, mapped onto the canary's vocabulary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Declared {
+    /// The word verbatim (`DEGRADED`, `UP`, `Healthy`).
+    pub word: String,
+    /// Its mapping.
+    pub status: Status,
+    /// Set when the word is not in the vocabulary (`unknown status 'X'`).
+    pub reason: Option<String>,
+}
+
+/// What a format made of a body.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parsed {
+    /// The format the body was read as.
+    pub format: Format,
+    /// The service's own overall status, when the format has one.
+    pub declared: Option<Declared>,
+    /// Every component the body described, judged by its own status word.
+    pub components: Vec<ComponentResult>,
+}
+
+/// Reads a body: detects the format from the body and content type (unless `forced`) and
+/// parses it. `Err` is the reason the target FAILs (`body is not valid JSON (application/json): …`).
+///
+/// Detection, first match wins (the table is in README.md, "Detection"):
+///
+/// | rule | format |
+/// |---|---|
+/// | a forced format | that format |
+/// | JSON object with `global_status` | `seed_components` |
+/// | JSON object with `overall_status` | `seed_component_list` |
+/// | content type `application/health+json` and a JSON object | `ietf` |
+/// | `status` plus `services` or `infrastructure` as an object | `seed_aggregator` |
+/// | `entries` as an object | `aspnet` |
+/// | `checks` as an array | `microprofile` |
+/// | `checks` as an object | `ietf` |
+/// | `status` plus `info` or `error` | `terminus` |
+/// | `status` plus `components` or `details` as an object | `spring` |
+/// | `status` as a string | `simple` |
+/// | text with `[+]name` / `[-]name` lines or a final `… check passed/failed` line | `kubernetes` |
+/// | text `Healthy`, `Degraded` or `Unhealthy` | `aspnet` |
+/// | anything else | `http` |
+///
+/// A body that declares JSON (a JSON content type, or a forced JSON format) must parse; any
+/// other body that does not parse as JSON is tried as text, then falls to `http`.
+pub fn read(
+    body: &[u8],
+    content_type: Option<&str>,
+    forced: Option<Format>,
+) -> Result<Parsed, String> {
+    // A UTF-8 byte-order mark is legal in front of JSON text from some Windows stacks.
+    let (body, offset) = match body.strip_prefix(b"\xEF\xBB\xBF") {
+        Some(rest) => (rest, 3),
+        None => (body, 0),
+    };
+    let json_type = content_type.filter(|ct| is_json_content_type(ct));
+    // What the caller promised about the body, quoted in every parse error.
+    let promise = match forced {
+        Some(f) => Some(format!("forced format {}", f.as_str())),
+        None => json_type.map(printable),
+    };
+    if forced == Some(Format::Http) {
+        return Ok(Parsed::http());
+    }
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(e) => {
+            return match promise {
+                Some(why) => Err(format!(
+                    "body is not valid UTF-8 at byte {} ({why})",
+                    e.valid_up_to() + offset
+                )),
+                None => Ok(Parsed::http()),
+            };
+        }
+    };
+    match forced {
+        Some(Format::Kubernetes) => Ok(kubernetes::parse(text)),
+        Some(Format::Aspnet) if aspnet::is_text_body(text) => Ok(aspnet::parse_text(text)),
+        Some(format) => {
+            let why = promise.unwrap_or_default();
+            let value = parse_json(text, &why)?;
+            match value.as_object() {
+                Some(object) => Ok(parse_object(format, object)),
+                None => Err(format!(
+                    "body is {}, expected a JSON object ({why})",
+                    kind(&value)
+                )),
+            }
+        }
+        None => match promise {
+            Some(why) => {
+                let value = parse_json(text, &why)?;
+                Ok(detect_json(&value, json_type))
+            }
+            None => match serde_json::from_str::<Json>(text) {
+                Ok(value) => Ok(detect_json(&value, None)),
+                Err(_) => Ok(detect_text(text)),
+            },
+        },
+    }
+}
+
+/// Picks the format of a parsed JSON body (see the table on [`read`]).
+fn detect_json(value: &Json, json_type: Option<&str>) -> Parsed {
+    let Some(object) = value.as_object() else {
+        return Parsed::http();
+    };
+    let has = |key: &str| object.contains_key(key);
+    let is_object = |key: &str| object.get(key).is_some_and(Json::is_object);
+    let is_health_json = json_type.is_some_and(|ct| media_type(ct) == "application/health+json");
+    let format = if has("global_status") {
+        Format::SeedComponents
+    } else if has("overall_status") {
+        Format::SeedComponentList
+    } else if is_health_json {
+        Format::Ietf
+    } else if has("status") && (is_object("services") || is_object("infrastructure")) {
+        Format::SeedAggregator
+    } else if is_object("entries") {
+        Format::Aspnet
+    } else if object.get("checks").is_some_and(Json::is_array) {
+        Format::Microprofile
+    } else if is_object("checks") {
+        Format::Ietf
+    } else if has("status") && (has("info") || has("error")) {
+        Format::Terminus
+    } else if has("status") && (is_object("components") || is_object("details")) {
+        Format::Spring
+    } else if object.get("status").is_some_and(Json::is_string) {
+        // Only a status *word* makes a simple body: `{"status":200,"message":"OK"}` is an API
+        // envelope, and reading 200 as a health word would page people for a healthy service.
+        Format::Simple
+    } else {
+        Format::Http
+    };
+    parse_object(format, object)
+}
+
+/// Picks the format of a body that is not JSON.
+fn detect_text(text: &str) -> Parsed {
+    if kubernetes::is_verbose_body(text) {
+        kubernetes::parse(text)
+    } else if aspnet::is_text_body(text) {
+        aspnet::parse_text(text)
+    } else {
+        Parsed::http()
+    }
+}
+
+/// Runs one format's JSON parser.
+fn parse_object(format: Format, object: &Object) -> Parsed {
+    match format {
+        Format::SeedComponents => seed_components::parse(object),
+        Format::SeedAggregator => seed_aggregator::parse(object),
+        Format::SeedComponentList => seed_component_list::parse(object),
+        Format::Ietf => ietf::parse(object),
+        Format::Spring => spring::parse(object),
+        Format::Aspnet => aspnet::parse(object),
+        Format::Microprofile => microprofile::parse(object),
+        Format::Terminus => terminus::parse(object),
+        Format::Simple => simple::parse(object),
+        // Text formats forced onto a JSON body: read what the text parser can, i.e. nothing.
+        Format::Kubernetes | Format::Http => Parsed::http(),
+    }
+}
+
+/// Parses a body that was promised to be JSON; the error says what was promised and what broke.
+fn parse_json(text: &str, why: &str) -> Result<Json, String> {
+    if text.trim().is_empty() {
+        return Err(format!("empty body where JSON was declared ({why})"));
+    }
+    serde_json::from_str(text).map_err(|e| {
+        let hint = if text.trim_start().starts_with('<') {
+            " (the body looks like HTML)"
+        } else if starts_non_json_number(text, &e) {
+            " (NaN and Infinity are not JSON numbers)"
+        } else if e.to_string().starts_with("recursion limit exceeded") {
+            " (nested deeper than the 128-level limit)"
+        } else {
+            ""
+        };
+        format!(
+            "body is not valid JSON ({why}): {}{hint}",
+            printable(&e.to_string())
+        )
+    })
+}
+
+/// Whether a JSON error points at `NaN`, `Infinity` or `-Infinity`, which JavaScript emits.
+fn starts_non_json_number(text: &str, e: &serde_json::Error) -> bool {
+    let Some(line) = text.lines().nth(e.line().saturating_sub(1)) else {
+        return false;
+    };
+    // serde_json reports the column of the character it rejected, a little into the token.
+    let col = e.column().saturating_sub(1);
+    let from = line
+        .char_indices()
+        .map(|(i, _)| i)
+        // `-Infinity` is nine bytes: only a token that reaches the error position counts.
+        .filter(|&i| i <= col && i + 9 >= col)
+        .rev()
+        .find(|&i| {
+            let rest = &line[i..];
+            rest.starts_with("NaN") || rest.starts_with("Infinity") || rest.starts_with("-Infinity")
+        });
+    from.is_some()
+}
+
+/// The media type of a `Content-Type` value, lower-cased, without parameters.
+fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Whether a `Content-Type` declares JSON (`application/json`, `text/json`, any `+json`).
+pub fn is_json_content_type(content_type: &str) -> bool {
+    let media = media_type(content_type);
+    media == "application/json" || media == "text/json" || media.ends_with("+json")
+}
+
+impl Parsed {
+    /// A body judged by the HTTP status alone.
+    pub fn http() -> Parsed {
+        Parsed {
+            format: Format::Http,
+            declared: None,
+            components: Vec::new(),
+        }
+    }
+}
+
+/// A JSON object, keys in body order (serde_json `preserve_order`; a duplicate key keeps its
+/// first position and its last value).
+pub(crate) type Object = serde_json::Map<String, Json>;
+
+/// Test helper: a JSON object literal, for the per-format parsers' unit tests.
+#[cfg(test)]
+pub(crate) fn test_object(body: &str) -> Object {
+    match serde_json::from_str(body) {
+        Ok(Json::Object(map)) => map,
+        other => panic!("test body is not a JSON object: {other:?}"),
+    }
+}
+
+/// How a JSON value is described in reasons: `a number`, `a string`, `null`, ….
+pub(crate) fn kind(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// Reads the status word in `object[key]`: a word is mapped with [`map_status`]; a missing key or
+/// a value of another type is FAIL with a reason naming the key and what was found.
+pub(crate) fn status_field(object: &Object, key: &str) -> Declared {
+    match object.get(key) {
+        Some(Json::String(word)) => declared(word),
+        Some(other) => {
+            let text = printable(&other.to_string());
+            Declared {
+                reason: Some(format!(
+                    "{key} is {} ({text}), expected a status word",
+                    kind(other)
+                )),
+                word: text,
+                status: Status::Fail,
+            }
+        }
+        None => Declared {
+            word: String::new(),
+            status: Status::Fail,
+            reason: Some(format!("no '{key}' field")),
+        },
+    }
+}
+
+/// Numbers and booleans of an object, in body order, as measurements; `skip` names fields that
+/// are not measurements. Nulls, strings, arrays and objects are not measurements.
+pub(crate) fn measurements(object: &Object, skip: &[&str]) -> Vec<Measurement> {
+    object
+        .iter()
+        .filter(|(name, _)| !skip.contains(&name.as_str()))
+        .filter_map(|(name, value)| measurement(name, value, None))
+        .collect()
+}
+
+/// One measurement from a number or a boolean; `None` for any other value.
+pub(crate) fn measurement(name: &str, value: &Json, unit: Option<&str>) -> Option<Measurement> {
+    let value = match value {
+        Json::Number(n) => Value::Number(n.as_f64().filter(|f| f.is_finite())?),
+        Json::Bool(b) => Value::Bool(*b),
+        _ => return None,
+    };
+    Some(Measurement {
+        name: name.to_string(),
+        value,
+        unit: unit.map(str::to_string),
+    })
+}
+
+/// The non-empty string fields among `keys`, in the order of `keys`, for a reason.
+pub(crate) fn texts(object: &Object, keys: &[&str]) -> Vec<String> {
+    keys.iter()
+        .filter_map(|k| object.get(*k).and_then(Json::as_str))
+        .filter(|t| !t.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Joins reason parts, each made [`printable`]; `None` when there are none.
+pub(crate) fn join_reasons(parts: impl IntoIterator<Item = String>) -> Option<String> {
+    let parts: Vec<String> = parts
+        .into_iter()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| printable(&p))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// A component from its declared status plus what the service said about it.
+pub(crate) fn component(
+    name: &str,
+    status: Declared,
+    said: Vec<String>,
+    measurements: Vec<Measurement>,
+) -> ComponentResult {
+    let mut reason = join_reasons(status.reason.clone().into_iter().chain(said));
+    if reason.is_none() && status.status != Status::Pass {
+        // A bare "FAIL" pages nobody usefully: name the word and any flags that are down.
+        let down: Vec<String> = measurements
+            .iter()
+            .filter(|m| m.value == Value::Bool(false))
+            .map(|m| format!("{}=false", printable(&m.name)))
+            .collect();
+        let flags = if down.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", down.join(", "))
+        };
+        reason = Some(format!(
+            "service reports {}{flags}",
+            printable(&status.word)
+        ));
+    }
+    ComponentResult {
+        name: name.to_string(),
+        status: status.status,
+        reason,
+        measurements,
+    }
+}
+
+/// A component given as an object with a `status` word (texts from `text_keys` become its
+/// reason, other numbers and flags its measurements), or as a bare status word; anything else
+/// is `malformed`. Shared by the formats whose components are `{ "status": …, … }` maps.
+pub(crate) fn status_object(name: &str, value: &Json, text_keys: &[&str]) -> ComponentResult {
+    match value {
+        Json::Object(fields) => component(
+            name,
+            status_field(fields, "status"),
+            texts(fields, text_keys),
+            measurements(fields, &["status"]),
+        ),
+        Json::String(word) => component(name, declared(word), Vec::new(), Vec::new()),
+        other => malformed(name, other),
+    }
+}
+
+/// A component whose value is not the object the format expects: FAIL, saying what was found.
+pub(crate) fn malformed(name: &str, value: &Json) -> ComponentResult {
+    ComponentResult {
+        name: name.to_string(),
+        status: Status::Fail,
+        reason: Some(format!(
+            "expected an object with a status, found {}",
+            kind(value)
+        )),
+        measurements: Vec::new(),
+    }
+}
+
+/// Maps a status word onto PASS / WARN / FAIL, case-insensitively.
+/// An unknown word is WARN with reason `unknown status 'X'`.
+pub fn map_status(word: &str) -> (Status, Option<String>) {
+    match word.trim().to_ascii_lowercase().as_str() {
+        "pass" | "ok" | "up" | "healthy" | "green" => (Status::Pass, None),
+        "warn" | "warning" | "degraded" | "unknown" | "yellow" => (Status::Warn, None),
+        "fail" | "error" | "down" | "critical" | "unhealthy" | "out_of_service"
+        | "shutting_down" | "red" => (Status::Fail, None),
+        _ => (
+            Status::Warn,
+            Some(format!("unknown status '{}'", printable(word))),
+        ),
+    }
+}
+
+/// A declared status from a word.
+pub fn declared(word: &str) -> Declared {
+    let (status, reason) = map_status(word);
+    Declared {
+        word: word.to_string(),
+        status,
+        reason,
+    }
+}
+
+/// Shortens and strips control characters from text quoted in a reason, so one hostile body
+/// cannot flood a report, a log line or an SMS.
+pub fn printable(text: &str) -> String {
+    const MAX: usize = 120;
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX)
+        .collect();
+    if text.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_every_vocabulary_word_case_insensitively() {
+        for w in ["pass", "OK", "Up", "HEALTHY", "green"] {
+            assert_eq!(map_status(w), (Status::Pass, None), "{w}");
+        }
+        for w in ["warn", "WARNING", "Degraded", "UNKNOWN", "yellow"] {
+            assert_eq!(map_status(w), (Status::Warn, None), "{w}");
+        }
+        for w in [
+            "fail",
+            "ERROR",
+            "Down",
+            "CRITICAL",
+            "Unhealthy",
+            "OUT_OF_SERVICE",
+            "shutting_down",
+            "RED",
+        ] {
+            assert_eq!(map_status(w), (Status::Fail, None), "{w}");
+        }
+    }
+
+    #[test]
+    fn unknown_word_is_warn_with_reason() {
+        assert_eq!(
+            map_status("sideways"),
+            (Status::Warn, Some("unknown status 'sideways'".into()))
+        );
+    }
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats");
+
+    fn fixture(path: &str) -> Vec<u8> {
+        std::fs::read(format!("{FIXTURES}/{path}")).unwrap()
+    }
+
+    #[test]
+    fn detects_every_fixture_as_its_format() {
+        let table = [
+            (
+                "seed_components/warn.json",
+                Some("application/json"),
+                Format::SeedComponents,
+            ),
+            (
+                "seed_aggregator/critical.json",
+                Some("application/json"),
+                Format::SeedAggregator,
+            ),
+            (
+                "seed_component_list/healthy.json",
+                Some("application/json"),
+                Format::SeedComponentList,
+            ),
+            (
+                "ietf/warn.json",
+                Some("application/health+json"),
+                Format::Ietf,
+            ),
+            ("ietf/pass.json", Some("application/json"), Format::Ietf),
+            (
+                "spring/down.json",
+                Some("application/vnd.spring-boot.actuator.v3+json"),
+                Format::Spring,
+            ),
+            (
+                "spring/details_2_1.json",
+                Some("application/json;charset=UTF-8"),
+                Format::Spring,
+            ),
+            (
+                "aspnet/unhealthy.json",
+                Some("application/json"),
+                Format::Aspnet,
+            ),
+            ("aspnet/degraded.txt", Some("text/plain"), Format::Aspnet),
+            (
+                "microprofile/down.json",
+                Some("application/json"),
+                Format::Microprofile,
+            ),
+            (
+                "terminus/error.json",
+                Some("application/json; charset=utf-8"),
+                Format::Terminus,
+            ),
+            (
+                "kubernetes/failed.txt",
+                Some("text/plain; charset=utf-8"),
+                Format::Kubernetes,
+            ),
+            ("kubernetes/passed.txt", None, Format::Kubernetes),
+            ("simple/ok.json", Some("application/json"), Format::Simple),
+            ("simple/up.json", None, Format::Simple),
+            ("http/page.html", Some("text/html"), Format::Http),
+            (
+                "http/no_status.json",
+                Some("application/json"),
+                Format::Http,
+            ),
+        ];
+        for (path, ct, format) in table {
+            let parsed = read(&fixture(path), ct, None).unwrap();
+            assert_eq!(parsed.format, format, "{path}");
+        }
+    }
+
+    #[test]
+    fn health_json_content_type_decides_ietf() {
+        let p = read(
+            br#"{"status":"pass"}"#,
+            Some("application/health+json"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(p.format, Format::Ietf);
+        let p = read(br#"{"status":"pass"}"#, Some("application/json"), None).unwrap();
+        assert_eq!(p.format, Format::Simple);
+    }
+
+    #[test]
+    fn ambiguous_bodies_fall_to_the_more_generic_format() {
+        // `checks` is neither a list nor a map of checks, so this is only a status.
+        let p = read(br#"{"status":"UP","checks":"all"}"#, None, None).unwrap();
+        assert_eq!(p.format, Format::Simple);
+        let p = read(br#"[{"status":"UP"}]"#, Some("application/json"), None).unwrap();
+        assert_eq!(p.format, Format::Http);
+        let p = read(b"ok", Some("text/plain"), None).unwrap();
+        assert_eq!(p.format, Format::Http);
+        let envelope = br#"{"status":200,"message":"OK"}"#;
+        assert_eq!(
+            read(envelope, Some("application/json"), None).unwrap(),
+            Parsed::http()
+        );
+        let d = read(envelope, None, Some(Format::Simple))
+            .unwrap()
+            .declared
+            .unwrap();
+        assert_eq!(
+            (d.status, d.reason.as_deref()),
+            (
+                Status::Fail,
+                Some("status is a number (200), expected a status word")
+            )
+        );
+    }
+
+    #[test]
+    fn a_forced_format_wins_over_detection() {
+        let body = br#"{"status":"UP","details":{"db":{"status":"DOWN"}}}"#;
+        assert_eq!(read(body, None, None).unwrap().format, Format::Spring);
+        let p = read(body, None, Some(Format::Simple)).unwrap();
+        assert_eq!((p.format, p.components.len()), (Format::Simple, 0));
+        let p = read(body, None, Some(Format::SeedComponents)).unwrap();
+        let d = p.declared.unwrap();
+        assert_eq!(
+            (d.status, d.reason.as_deref()),
+            (Status::Fail, Some("no 'global_status' field"))
+        );
+        let p = read(
+            b"<html></html>",
+            Some("application/json"),
+            Some(Format::Http),
+        )
+        .unwrap();
+        assert_eq!(p.format, Format::Http);
+    }
+
+    #[test]
+    fn bad_json_gives_specific_reasons() {
+        let j = Some("application/json");
+        type Case<'a> = (&'a [u8], Option<&'a str>, Option<Format>, &'a str);
+        let table: [Case; 10] = [
+            (b"", j, None, "empty body where JSON was declared (application/json)"),
+            (b"  \n", Some("application/health+json"), None, "empty body where JSON was declared (application/health+json)"),
+            (b"<html><body>502 Bad Gateway</body></html>", j, None,
+             "body is not valid JSON (application/json): expected value at line 1 column 1 (the body looks like HTML)"),
+            (br#"{"status":"ok","#, j, None,
+             "body is not valid JSON (application/json): EOF while parsing a value at line 1 column 15"),
+            (br#"{"global_status":"PASS","x":{"v":NaN}}"#, j, None,
+             "body is not valid JSON (application/json): expected value at line 1 column 34 (NaN and Infinity are not JSON numbers)"),
+            (br#"{"v": -Infinity}"#, j, None,
+             "body is not valid JSON (application/json): invalid number at line 1 column 8 (NaN and Infinity are not JSON numbers)"),
+            (br#"{"v":"NaN", "w": nope}"#, j, None,
+             "body is not valid JSON (application/json): expected ident at line 1 column 19"),
+            (br#"{"v": 1e400}"#, j, None,
+             "body is not valid JSON (application/json): number out of range at line 1 column 11"),
+            (b"{\"status\":\"ok\xff\"}", j, None, "body is not valid UTF-8 at byte 13 (application/json)"),
+            (b"hello", None, Some(Format::Ietf),
+             "body is not valid JSON (forced format ietf): expected value at line 1 column 1"),
+        ];
+        for (body, ct, forced, reason) in table {
+            assert_eq!(
+                read(body, ct, forced),
+                Err(reason.to_string()),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_stopped_by_the_recursion_limit() {
+        let body = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = read(body.as_bytes(), Some("application/json"), None).unwrap_err();
+        assert_eq!(
+            err,
+            "body is not valid JSON (application/json): recursion limit exceeded at line 1 column 128 (nested deeper than the 128-level limit)"
+        );
+        // Undeclared, the same body is just not a health format.
+        assert_eq!(
+            read(body.as_bytes(), None, None).unwrap().format,
+            Format::Http
+        );
+    }
+
+    #[test]
+    fn a_utf8_bom_is_stripped() {
+        let p = read(
+            b"\xEF\xBB\xBF{\"status\":\"UP\"}",
+            Some("application/json"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.format, p.declared.unwrap().status),
+            (Format::Simple, Status::Pass)
+        );
+        let err = read(
+            b"\xEF\xBB\xBF{\"a\":\"\xC3\"}",
+            Some("application/json"),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(err, "body is not valid UTF-8 at byte 9 (application/json)");
+    }
+
+    #[test]
+    fn undeclared_junk_is_http_without_error() {
+        for body in [
+            &b"\xff\xfe\x00garbage"[..],
+            b"<html>fine</html>",
+            b"",
+            b"{\"truncated\":",
+        ] {
+            let p = read(body, None, None).unwrap();
+            assert_eq!(p, Parsed::http());
+            let p = read(body, Some("text/html"), None).unwrap();
+            assert_eq!(p, Parsed::http());
+        }
+    }
+
+    #[test]
+    fn a_forced_json_format_rejects_non_objects() {
+        assert_eq!(
+            read(b"[1,2]", None, Some(Format::Spring)),
+            Err("body is an array, expected a JSON object (forced format spring)".into())
+        );
+    }
+
+    #[test]
+    fn hostile_names_are_kept_verbatim_and_reasons_are_printable() {
+        let long = "n".repeat(2048);
+        let body = serde_json::json!({
+            "global_status": "PASS",
+            "bell\u{7}name": {"status": "PASS"},
+            long.clone(): {"status": "PASS"},
+            "🚀": {"status": "weird\nword\u{1b}[31m", "error": "x".repeat(500)},
+        });
+        let p = read(body.to_string().as_bytes(), None, None).unwrap();
+        let names: Vec<_> = p.components.iter().map(|c| c.name.clone()).collect();
+        assert_eq!(names, ["bell\u{7}name".to_string(), long, "🚀".to_string()]);
+        let reason = p.components[2].reason.clone().unwrap();
+        assert!(!reason.chars().any(char::is_control), "{reason:?}");
+        assert!(
+            reason.starts_with("unknown status 'weird word [31m'; xxx"),
+            "{reason}"
+        );
+        assert!(reason.chars().count() < 300, "{}", reason.len());
+    }
+
+    #[test]
+    fn five_thousand_components_stay_fast() {
+        let mut seed = serde_json::Map::new();
+        seed.insert("global_status".into(), "PASS".into());
+        let mut ietf = serde_json::Map::new();
+        let mut names = Vec::new();
+        for i in 0..5000 {
+            seed.insert(
+                format!("c{i}"),
+                serde_json::json!({"status": "PASS", "v": i}),
+            );
+            ietf.insert(
+                format!("c{i}:m"),
+                serde_json::json!([{"status": "pass", "observedValue": i}]),
+            );
+            names.push(format!("c{i}"));
+        }
+        let agg = serde_json::json!({"status":"CRITICAL","services":{"down": names},"critical_failures": names});
+        let bodies = [
+            serde_json::Value::Object(seed).to_string(),
+            serde_json::json!({"status":"pass","checks": ietf}).to_string(),
+            agg.to_string(),
+        ];
+        let start = std::time::Instant::now();
+        for body in &bodies {
+            let p = read(body.as_bytes(), Some("application/json"), None).unwrap();
+            assert_eq!(p.components.len(), 5000);
+        }
+        // A hang guard, not a benchmark: linear parsing takes milliseconds.
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn format_names_round_trip() {
+        for f in Format::ALL {
+            assert_eq!(Format::from_name(f.as_str()), Some(f));
+        }
+        assert_eq!(Format::from_name("auto"), None);
+    }
+}

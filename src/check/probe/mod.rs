@@ -1,0 +1,237 @@
+//! Probing one target over HTTP: timeouts, body cap, confirmation retry, latency, certificate
+//! expiry, same-host redirects. A probe never returns an error: a broken service is an outcome.
+
+mod reason;
+mod redirect;
+mod tls;
+
+use crate::check::config::Target;
+use reason::{describe_bytes, describe_duration, Phase};
+use std::time::Duration;
+use tokio::time::Instant;
+
+pub use redirect::MAX_REDIRECTS;
+
+/// What one probe of a target observed (after any confirmation retries).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeOutcome {
+    /// Attempts made (1 + confirmation retries that ran).
+    pub attempts: u32,
+    /// Milliseconds from request start to end of body (or failure), for the last attempt.
+    pub latency_ms: Option<u64>,
+    /// Whole days until the server certificate expires, for https.
+    pub cert_days_remaining: Option<i64>,
+    /// The response, or why none arrived (`connection refused`, `timed out after 10s`, …).
+    pub result: Result<Response, String>,
+}
+
+/// A response that arrived.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response {
+    /// HTTP status code.
+    pub status: u16,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The (decompressed) body, or why it could not be read in full (`body exceeds 1 MiB`).
+    pub body: Result<Vec<u8>, String>,
+}
+
+/// The `User-Agent` every probe sends.
+pub const USER_AGENT: &str = concat!("health-canary/", env!("CARGO_PKG_VERSION"));
+
+/// How long an idle pooled connection is kept. Short, because a Lambda sandbox is frozen between
+/// runs and a connection parked for minutes is likely dead on the server side.
+const POOL_IDLE: Duration = Duration::from_secs(30);
+
+/// Builds the HTTP client every probe shares (built once, at init).
+pub fn build_client() -> Result<reqwest::Client, reqwest::Error> {
+    builder().build()
+}
+
+/// The shared client settings; a target with a private CA gets a client built from the same.
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .redirect(redirect::policy())
+        .tls_info(true)
+        .pool_idle_timeout(POOL_IDLE)
+        .connector_layer(reason::MarkConnectLayer)
+}
+
+/// Probes one target; never fails, never panics.
+pub async fn probe(client: &reqwest::Client, target: &Target) -> ProbeOutcome {
+    let private;
+    let client = match &target.ca_file {
+        None => client,
+        Some(path) => match tls::client_with_ca(path) {
+            Ok(c) => {
+                private = c;
+                &private
+            }
+            Err(reason) => {
+                return ProbeOutcome {
+                    attempts: 1,
+                    latency_ms: None,
+                    cert_days_remaining: None,
+                    result: Err(reason),
+                }
+            }
+        },
+    };
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let attempt = attempt(client, target).await;
+        tracing::debug!(
+            target = %target.name,
+            attempt = attempts,
+            latency_ms = attempt.outcome.latency_ms,
+            transient = attempt.transient,
+            "probe attempt finished"
+        );
+        if attempt.transient && attempts <= target.retries {
+            tokio::time::sleep(target.retry_delay).await;
+            continue;
+        }
+        return ProbeOutcome {
+            attempts,
+            ..attempt.outcome
+        };
+    }
+}
+
+/// One attempt, and whether its failure looks transient (worth a confirmation retry).
+struct Attempt {
+    outcome: ProbeOutcome,
+    transient: bool,
+}
+
+async fn attempt(client: &reqwest::Client, target: &Target) -> Attempt {
+    let start = Instant::now();
+    let deadline = start + target.timeout;
+    let limit = describe_duration(target.timeout);
+    let elapsed_ms = || u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+
+    let mut request = client.request(target.method.clone(), target.url.clone());
+    request = request.header(
+        reqwest::header::ACCEPT,
+        "application/health+json, application/json;q=0.9, */*;q=0.8",
+    );
+    for (name, value) in &target.headers {
+        // Config validation already checked the value; a failure here only skips the header.
+        if let Ok(mut v) = reqwest::header::HeaderValue::from_str(value.expose()) {
+            v.set_sensitive(true);
+            request = request.header(name.as_str(), v);
+        }
+    }
+
+    let phase = Phase::new();
+    let sent = phase
+        .scope(tokio::time::timeout_at(deadline, request.send()))
+        .await;
+    let mut response = match sent {
+        Err(_elapsed) => {
+            let reason = if phase.connecting() {
+                format!("connect timed out after {limit}")
+            } else {
+                format!("timed out after {limit} waiting for response headers")
+            };
+            return failed(reason, Some(elapsed_ms()));
+        }
+        Ok(Err(e)) => return failed(reason::transport(&e, &target.url), Some(elapsed_ms())),
+        Ok(Ok(r)) => r,
+    };
+
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let cert_days_remaining = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate())
+        .and_then(|der| tls::days_until_expiry(der, chrono::Utc::now()));
+
+    let cap = target.max_body_bytes;
+    let mut body: Vec<u8> = Vec::with_capacity(
+        usize::try_from(response.content_length().unwrap_or(0))
+            .unwrap_or(cap)
+            .min(cap),
+    );
+    let mut body_error: Option<(String, bool)> = None;
+    loop {
+        match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Err(_elapsed) => {
+                body_error = Some((
+                    format!(
+                        "timed out after {limit} reading the body ({} received)",
+                        describe_bytes(body.len())
+                    ),
+                    true,
+                ));
+                break;
+            }
+            Ok(Ok(None)) => break,
+            Ok(Ok(Some(chunk))) => {
+                if body.len() + chunk.len() > cap {
+                    body_error = Some((format!("body exceeds {}", describe_bytes(cap)), false));
+                    break;
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Err(e)) => {
+                body_error = Some((reason::body(&e, body.len()), true));
+                break;
+            }
+        }
+    }
+    let latency_ms = Some(elapsed_ms());
+    let (body, body_transient) = match body_error {
+        None => (Ok(body), false),
+        Some((reason, transient)) => (Err(reason), transient),
+    };
+    Attempt {
+        transient: status >= 500 || body_transient,
+        outcome: ProbeOutcome {
+            attempts: 1,
+            latency_ms,
+            cert_days_remaining,
+            result: Ok(Response {
+                status,
+                content_type,
+                body,
+            }),
+        },
+    }
+}
+
+fn failed(reason: String, latency_ms: Option<u64>) -> Attempt {
+    Attempt {
+        transient: true,
+        outcome: ProbeOutcome {
+            attempts: 1,
+            latency_ms,
+            cert_days_remaining: None,
+            result: Err(reason),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agent_names_the_crate_and_version() {
+        assert_eq!(
+            USER_AGENT,
+            format!("health-canary/{}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+
+    #[test]
+    fn client_builds() {
+        assert!(build_client().is_ok());
+    }
+}

@@ -1,0 +1,211 @@
+//! The `health-canary` command line: argument parsing, logging set-up, and the `check` / `demo`
+//! commands. Results go to stdout, logs (only with `-v`) to stderr.
+
+use crate::check::config::{self, Overrides};
+use crate::check::report::Report;
+use crate::entry::exit::{exit_code, EXIT_CANARY_FAILED, EXIT_USAGE};
+use clap::{Args, Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+/// Probe health endpoints, judge every component, print a table or JSON.
+#[derive(Parser, Debug)]
+#[command(name = "health-canary", version, about)]
+pub struct Cli {
+    /// More logging on stderr (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check one URL or every target of a config, once.
+    Check(CheckArgs),
+    /// Run against an embedded sample service through healthy and broken scenarios.
+    Demo,
+}
+
+/// Arguments of `check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// A single health URL (simple mode).
+    #[arg(long, env = "CANARY_URL")]
+    pub url: Option<String>,
+    /// A JSON config file (full mode); inline JSON can come from CANARY_CONFIG instead.
+    #[arg(long, env = "CANARY_CONFIG_FILE")]
+    pub config: Option<String>,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 on WARN as well as on FAIL.
+    #[arg(long)]
+    pub fail_on_warn: bool,
+    /// Allow plain http to hosts other than loopback.
+    #[arg(long)]
+    pub allow_http: bool,
+    /// Publish metrics and alerts to AWS (default credential chain); exit 3 if that fails.
+    #[arg(long)]
+    pub publish: bool,
+    /// Print the metrics as CloudWatch Embedded Metric Format lines.
+    #[arg(long)]
+    pub emf: bool,
+}
+
+/// Runs the CLI and returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Check(args) => check(args).await,
+        Command::Demo => {
+            let mut stdout = std::io::stdout();
+            match crate::entry::demo::run(&mut stdout).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("health-canary: demo: {e}");
+                    ExitCode::from(EXIT_USAGE)
+                }
+            }
+        }
+    }
+}
+
+/// Sends logs to stderr: nothing by default, `-v` info, `-vv` debug for the canary (its
+/// dependencies stay at warn / info so no library dumps requests). `RUST_LOG`, when set, wins.
+pub fn init_logging(verbose: u8) {
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok());
+    let filter = match (from_env, verbose) {
+        (Some(f), _) => f,
+        (None, 0) => return,
+        (None, 1) => tracing_subscriber::EnvFilter::new("warn,health_canary=info"),
+        (None, _) => tracing_subscriber::EnvFilter::new("info,health_canary=debug"),
+    };
+    // Fails only when a subscriber is already installed, and then logs still go somewhere.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+/// The report as stdout shows it: the console table, or pretty JSON with `json`.
+pub fn render_output(report: &Report, json: bool) -> Result<String, serde_json::Error> {
+    if json {
+        serde_json::to_string_pretty(report).map(|mut s| {
+            s.push('\n');
+            s
+        })
+    } else {
+        Ok(crate::sinks::console::render(report))
+    }
+}
+
+/// Writes to stdout, ignoring a closed pipe (`health-canary check … | head -1` must not panic).
+fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+async fn check(args: CheckArgs) -> ExitCode {
+    let mut overrides = Overrides::from_env();
+    // An empty CANARY_URL / CANARY_CONFIG_FILE (as SAM passes unset parameters) means unset.
+    overrides.url = args.url.clone().filter(|u| !u.trim().is_empty());
+    let config_file = args.config.clone().filter(|c| !c.trim().is_empty());
+    overrides.allow_http = args.allow_http;
+    let inline = std::env::var("CANARY_CONFIG").ok();
+    let env = |k: &str| std::env::var(k).ok();
+    let config = match config::load(config_file.as_deref(), inline.as_deref(), &overrides, &env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("health-canary: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let client = match crate::check::probe::build_client() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("health-canary: cannot build the HTTP client: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    tracing::info!(
+        canary = %config.canary,
+        targets = config.targets.len(),
+        "config loaded"
+    );
+    let report = crate::check::run_check(&config, &client).await;
+    for t in &report.targets {
+        tracing::debug!(
+            target_name = %t.name,
+            status = %t.status,
+            http_status = ?t.http_status,
+            latency_ms = ?t.latency_ms,
+            attempts = t.attempts,
+            "target judged"
+        );
+    }
+    tracing::info!(status = %report.status, "check finished");
+    if args.emf {
+        // --emf: the metrics as EMF lines on stdout, instead of the table/JSON.
+        let mapped = crate::sinks::metrics::datums::datums(&report, &config);
+        if let Err(e) = crate::sinks::metrics::emf::print(&config.metrics.namespace, &mapped.datums)
+        {
+            eprintln!("health-canary: cannot write EMF to stdout: {e}");
+        }
+    } else {
+        match render_output(&report, args.json) {
+            Ok(text) => print_stdout(&text),
+            Err(e) => eprintln!("health-canary: cannot serialise the report: {e}"),
+        }
+    }
+    if args.publish {
+        let aws = crate::aws::Aws::from_env().await;
+        let delivery = crate::sinks::deliver(&config, &report, &aws).await;
+        eprintln!("health-canary: {}", delivery.summary());
+        if delivery.canary_failed() {
+            return ExitCode::from(EXIT_CANARY_FAILED);
+        }
+    }
+    ExitCode::from(exit_code(report.status, args.fail_on_warn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_check_flag() {
+        let cli = Cli::try_parse_from([
+            "health-canary",
+            "-vv",
+            "check",
+            "--url",
+            "http://127.0.0.1:1/h",
+            "--json",
+            "--fail-on-warn",
+            "--allow-http",
+            "--publish",
+            "--emf",
+        ])
+        .unwrap();
+        assert_eq!(cli.verbose, 2);
+        let Command::Check(a) = cli.command else {
+            panic!("expected check")
+        };
+        assert_eq!(a.url.as_deref(), Some("http://127.0.0.1:1/h"));
+        assert!(a.json && a.fail_on_warn && a.allow_http && a.publish && a.emf);
+    }
+
+    #[test]
+    fn unknown_flags_are_usage_errors_with_exit_code_two() {
+        let e = Cli::try_parse_from(["health-canary", "check", "--nope"]).unwrap_err();
+        assert_eq!(e.exit_code(), i32::from(EXIT_USAGE));
+        let e = Cli::try_parse_from(["health-canary"]).unwrap_err();
+        assert_eq!(e.exit_code(), i32::from(EXIT_USAGE));
+    }
+}

@@ -1,0 +1,228 @@
+//! The Lambda handler: state built once at init (config, HTTP client, AWS clients), then per
+//! invocation `run_check` → `deliver` → a short JSON summary, or an error with a stable
+//! `error_type` when the canary itself could not do its job.
+
+use crate::aws::Aws;
+use crate::check::config::{self, Config, Overrides};
+use crate::check::report::{Report, Status};
+use crate::sinks::{self, Delivery};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_runtime::Diagnostic;
+use serde::Serialize;
+use tracing::{debug, info, warn};
+
+/// `error_type` when the configuration from the environment is invalid.
+pub const ERROR_CONFIG_INVALID: &str = "CanaryConfigInvalid";
+/// `error_type` when the HTTP client cannot be built.
+pub const ERROR_HTTP_CLIENT: &str = "CanaryHttpClientFailed";
+/// `error_type` when metrics or a due alert could not be delivered.
+pub const ERROR_DELIVERY_FAILED: &str = "CanaryDeliveryFailed";
+
+/// Why an invocation failed: the canary could not do its job (the watched service failing is
+/// not one of these).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CanaryError {
+    /// The configuration in the environment is invalid; fix the function's settings.
+    #[error("invalid canary configuration: {0}")]
+    ConfigInvalid(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(String),
+    /// Metrics or a due alert could not be delivered; the summary says which and why.
+    #[error("delivery failed: {0}")]
+    DeliveryFailed(String),
+}
+
+impl CanaryError {
+    /// The stable `error_type` Lambda reports for this error.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            CanaryError::ConfigInvalid(_) => ERROR_CONFIG_INVALID,
+            CanaryError::HttpClient(_) => ERROR_HTTP_CLIENT,
+            CanaryError::DeliveryFailed(_) => ERROR_DELIVERY_FAILED,
+        }
+    }
+}
+
+impl From<CanaryError> for Diagnostic {
+    fn from(e: CanaryError) -> Diagnostic {
+        Diagnostic {
+            error_type: e.error_type().to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// How many targets ended in each status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// PASS targets.
+    pub pass: usize,
+    /// WARN targets.
+    pub warn: usize,
+    /// FAIL targets.
+    pub fail: usize,
+}
+
+/// What one invocation returns: enough to read the run at a glance.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// The canary's name.
+    pub canary: String,
+    /// The overall status.
+    pub status: Status,
+    /// When the run started.
+    pub checked_at: chrono::DateTime<chrono::Utc>,
+    /// Targets per status.
+    pub targets: Counts,
+    /// Failing components as `target/component` (or `target` when the target itself failed
+    /// without a failing component: unreachable, bad HTTP status, unreadable body).
+    pub failing: Vec<String>,
+    /// The metrics outcome.
+    pub metrics: String,
+    /// The alerts outcome.
+    pub alert: String,
+}
+
+impl Summary {
+    /// Summarises a report and its delivery. Pure.
+    pub fn new(report: &Report, delivery: &Delivery) -> Summary {
+        let mut targets = Counts::default();
+        let mut failing = Vec::new();
+        for t in &report.targets {
+            match t.status {
+                Status::Pass => targets.pass += 1,
+                Status::Warn => targets.warn += 1,
+                Status::Fail => targets.fail += 1,
+            }
+            let before = failing.len();
+            failing.extend(
+                t.components
+                    .iter()
+                    .filter(|c| c.status == Status::Fail)
+                    .map(|c| format!("{}/{}", t.name, c.name)),
+            );
+            if t.status == Status::Fail && failing.len() == before {
+                failing.push(t.name.clone());
+            }
+        }
+        let side = |r: &Result<String, String>| match r {
+            Ok(s) => s.clone(),
+            Err(e) => format!("FAILED: {e}"),
+        };
+        Summary {
+            canary: report.canary.clone(),
+            status: report.status,
+            checked_at: report.checked_at,
+            targets,
+            failing,
+            metrics: side(&delivery.metrics),
+            alert: side(&delivery.alert),
+        }
+    }
+}
+
+/// Everything built once per Lambda instance. A bad configuration is kept as an error so each
+/// invocation reports it (with [`ERROR_CONFIG_INVALID`]) instead of crashing init into a
+/// restart loop.
+#[derive(Debug)]
+pub struct Canary {
+    /// The validated configuration, or why it is invalid.
+    pub config: Result<Config, String>,
+    /// The shared HTTP client, or why it could not be built.
+    pub client: Result<reqwest::Client, String>,
+    /// The AWS clients.
+    pub aws: Aws,
+}
+
+impl Canary {
+    /// Reads the configuration from the environment (`CANARY_CONFIG_FILE`, else `CANARY_CONFIG`,
+    /// else `CANARY_URL`, plus every `CANARY_*` override) and builds the clients.
+    pub async fn from_env() -> Canary {
+        let file = non_empty_var("CANARY_CONFIG_FILE");
+        let inline = non_empty_var("CANARY_CONFIG");
+        let env = |k: &str| std::env::var(k).ok();
+        let config = config::load(
+            file.as_deref(),
+            inline.as_deref(),
+            &Overrides::from_env(),
+            &env,
+        )
+        .map_err(|e| e.to_string());
+        if let Err(e) = &config {
+            warn!(error = %e, "invalid canary configuration; every invocation will report it");
+        }
+        let client = crate::check::probe::build_client().map_err(|e| e.to_string());
+        Canary {
+            config,
+            client,
+            aws: Aws::from_env().await,
+        }
+    }
+
+    /// One invocation: check, deliver, summarise. Any JSON payload is accepted (the scheduled
+    /// event's id and time are only logged).
+    pub async fn handle(&self, event: serde_json::Value) -> Result<Summary, CanaryError> {
+        if let Ok(e) = serde_json::from_value::<EventBridgeEvent>(event) {
+            debug!(event_id = ?e.id, time = ?e.time, detail_type = %e.detail_type, "scheduled event");
+        }
+        let config = self
+            .config
+            .as_ref()
+            .map_err(|e| CanaryError::ConfigInvalid(e.clone()))?;
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|e| CanaryError::HttpClient(e.clone()))?;
+        let report = crate::check::run_check(config, client).await;
+        let delivery = sinks::deliver(config, &report, &self.aws).await;
+        let summary = Summary::new(&report, &delivery);
+        info!(
+            canary = %summary.canary,
+            status = %summary.status,
+            pass = summary.targets.pass,
+            warn = summary.targets.warn,
+            fail = summary.targets.fail,
+            failing = ?summary.failing,
+            metrics = %summary.metrics,
+            alert = %summary.alert,
+            "canary run finished"
+        );
+        if delivery.canary_failed() {
+            let detail = serde_json::to_string(&summary).unwrap_or_else(|_| delivery.summary());
+            return Err(CanaryError::DeliveryFailed(detail));
+        }
+        Ok(summary)
+    }
+}
+
+/// Sets up logging once: JSON lines when `AWS_LAMBDA_LOG_FORMAT=JSON`, else plain text; level
+/// from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default `info`). Logs go to stderr so stdout
+/// carries only EMF documents; Lambda sends both to CloudWatch Logs and adds timestamps.
+pub fn init_tracing() {
+    let level = non_empty_var("RUST_LOG")
+        .or_else(|| non_empty_var("AWS_LAMBDA_LOG_LEVEL").map(|l| l.to_ascii_lowercase()))
+        .unwrap_or_else(|| "info".to_string());
+    let filter = tracing_subscriber::EnvFilter::try_new(&level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // try_init: a second call (tests) keeps the first subscriber instead of panicking.
+    let _ = if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init()
+    } else {
+        builder.without_time().try_init()
+    };
+}
+
+fn non_empty_var(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
+}
