@@ -1,6 +1,6 @@
 //! The documentation holds together: every relative link in every tracked Markdown file resolves
 //! to a tracked file (and an `#anchor` to a heading of the Markdown file it names, with GitHub's
-//! slugs), and README.md stays a short front page.
+//! slugs), and README.md stays a short front page that links every page of docs/.
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use std::collections::{BTreeMap, BTreeSet};
@@ -197,6 +197,25 @@ fn readme_is_a_front_page_of_at_most_200_lines() {
     assert!(
         lines <= README_MAX_LINES,
         "README.md has {lines} lines, at most {README_MAX_LINES}: move the detail into docs/"
+    );
+}
+
+#[test]
+fn readme_links_every_docs_page() {
+    let root = repo_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let linked: BTreeSet<String> = link_destinations(&readme)
+        .into_iter()
+        .filter(|d| !is_external(d))
+        .filter_map(|d| resolve("", d.split('#').next().unwrap_or_default()))
+        .collect();
+    let unlinked: Vec<String> = tracked_files(root)
+        .into_iter()
+        .filter(|p| p.starts_with("docs/") && p.ends_with(".md") && !linked.contains(p))
+        .collect();
+    assert!(
+        unlinked.is_empty(),
+        "README.md does not link these docs pages: {unlinked:?}"
     );
 }
 
