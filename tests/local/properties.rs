@@ -1,7 +1,7 @@
 //! Property tests (proptest, stable Rust): format parsers, the condition language and config
 //! loading on generated input never panic and keep their invariants. Cases per property come
-//! from `PROPTEST_CASES` (proptest's default, 256, keeps CI quick); see README.md, "Property tests"
-//! for the 1,000,000-case run.
+//! from `PROPTEST_CASES` (proptest's default, 256, keeps CI quick); see docs/testing.md,
+//! "Property tests", for the 1,000,000-case run.
 
 use health_canary::check::condition::{Condition, Context};
 use health_canary::check::config::{self, Overrides};

@@ -108,7 +108,7 @@ pub struct Parsed {
 /// Reads a body: detects the format from the body and content type (unless `forced`) and
 /// parses it. `Err` is the reason the target FAILs (`body is not valid JSON (application/json): …`).
 ///
-/// Detection, first match wins (the table is in README.md, "Detection"):
+/// Detection, first match wins (the table is in docs/formats.md, "Detection"):
 ///
 /// | rule | format |
 /// |---|---|
