@@ -147,7 +147,7 @@ pub struct TargetResult {
     /// Whole days until the server certificate expires (https only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_days_remaining: Option<i64>,
-    /// The format the body was read as (`seed_components`, `ietf`, `http`, …).
+    /// The format the body was read as (`component_map`, `ietf`, `http`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// The overall status word the service declared about itself, verbatim.

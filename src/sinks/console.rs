@@ -280,7 +280,7 @@ mod tests {
             latency_ms: Some(31),
             attempts: 1,
             cert_days_remaining: None,
-            format: Some("seed_components".into()),
+            format: Some("component_map".into()),
             declared_status: None,
             components: vec![],
             conditions: vec![],
@@ -358,7 +358,7 @@ mod tests {
         let want = "\
 prod-canary · checked 2026-01-08 12:00:00 UTC
 
-❌ system  FAIL  HTTP 200 · 31 ms · 2 attempts · cert 45 days · seed_components
+❌ system  FAIL  HTTP 200 · 31 ms · 2 attempts · cert 45 days · component_map
    service reports FAIL
    ✅ market_data    PASS  fresh_symbols=33 stale_symbols=0 max_age_minutes=0.21
    ❌ signal_monitor FAIL  service reports FAIL  is_running=false
@@ -384,7 +384,7 @@ Summary: ✅ 2 passed  ⚠️ 0 warnings  ❌ 1 failed — FAIL
         let cases: Vec<(Edit, &str)> = vec![
             (
                 Box::new(|_| {}),
-                "✅ api  PASS  HTTP 200 · 31 ms · seed_components",
+                "✅ api  PASS  HTTP 200 · 31 ms · component_map",
             ),
             (
                 Box::new(|t| {
@@ -400,7 +400,7 @@ Summary: ✅ 2 passed  ⚠️ 0 warnings  ❌ 1 failed — FAIL
                     t.cert_days_remaining = Some(1);
                     t.attempts = 3;
                 }),
-                "✅ api  PASS  HTTP 200 · 31 ms · 3 attempts · cert 1 day · seed_components",
+                "✅ api  PASS  HTTP 200 · 31 ms · 3 attempts · cert 1 day · component_map",
             ),
             (
                 Box::new(|t| {
@@ -431,10 +431,7 @@ Summary: ✅ 2 passed  ⚠️ 0 warnings  ❌ 1 failed — FAIL
         );
         let text = render(&Report::new("c".into(), at(), vec![t]));
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(
-            lines[2],
-            "❌ edge  FAIL  HTTP 502 · 31 ms · seed_components"
-        );
+        assert_eq!(lines[2], "❌ edge  FAIL  HTTP 502 · 31 ms · component_map");
         assert_eq!(
             lines[3],
             "   HTTP 502 (expected 2xx); body is not a health response: text/html page '502"

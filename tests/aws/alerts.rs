@@ -209,7 +209,7 @@ fn seed_report(canary: &str, failing: bool, when: DateTime<Utc>) -> Report {
         latency_ms: Some(183),
         attempts: 1,
         cert_days_remaining: Some(61),
-        format: Some("seed_components".into()),
+        format: Some("component_map".into()),
         declared_status: Some(if failing { "FAIL" } else { "PASS" }.into()),
         components,
         conditions: vec![],

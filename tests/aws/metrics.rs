@@ -145,7 +145,7 @@ fn report(canary: &str, components: Vec<ComponentResult>) -> Report {
             latency_ms: Some(37),
             attempts: 1,
             cert_days_remaining: None,
-            format: Some("seed_components".into()),
+            format: Some("component_map".into()),
             declared_status: None,
             components,
             conditions: vec![],

@@ -97,7 +97,7 @@ async fn table_shows_target_components_and_summary_for_a_healthy_service() {
     let lines: Vec<&str> = text.lines().collect();
     assert!(
         lines[2].starts_with("✅ 127.0.0.1  PASS  HTTP 200 · ")
-            && lines[2].ends_with(" ms · seed_components"),
+            && lines[2].ends_with(" ms · component_map"),
         "{text}"
     );
     assert!(
@@ -211,7 +211,7 @@ async fn json_output_has_statuses_targets_and_components() {
     assert_eq!(target["name"], "127.0.0.1");
     assert_eq!(target["status"], "FAIL");
     assert_eq!(target["http_status"], 200);
-    assert_eq!(target["format"], "seed_components");
+    assert_eq!(target["format"], "component_map");
     let components = target["components"].as_array().unwrap();
     let names: Vec<&str> = components
         .iter()

@@ -571,7 +571,7 @@ mod tests {
             "Failing for: 5 min\n",
             "Note: alert state unavailable - this may repeat an earlier alert.\n",
             "== trading - FAIL\n",
-            "HTTP 200, 153 ms, format seed_components\n",
+            "HTTP 200, 153 ms, format component_map\n",
             "  FAIL market_data\n    Reason: stale 33\n    stale_symbols=33\n    Hint: Restart market updater: docker compose --profile aws restart market-updater-aws\n",
             "  FAIL signal_monitor\n    Reason: not running\n",
             "  WARN trade_system\n    Reason: open orders over max\n",
