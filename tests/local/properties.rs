@@ -5,8 +5,9 @@
 
 use health_canary::check::condition::{Condition, Context};
 use health_canary::check::config::{self, Overrides};
-use health_canary::check::formats::{self, map_status, printable, Format, Parsed};
+use health_canary::check::formats::{self, map_status, Format, Parsed};
 use health_canary::check::report::Status;
+use health_canary::check::text::printable;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value as Json};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,6 +2,7 @@
 //! format produces. One file per format; none of them knows about HTTP transport or AWS.
 
 use crate::check::report::{ComponentResult, Measurement, Status, Value};
+use crate::check::text::{kind, printable};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -349,18 +350,6 @@ pub(crate) fn test_object(body: &str) -> Object {
     }
 }
 
-/// How a JSON value is described in reasons: `a number`, `a string`, `null`, ….
-pub(crate) fn kind(value: &Json) -> &'static str {
-    match value {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
-    }
-}
-
 /// Reads the status word in `object[key]`: a word is mapped with [`map_status`]; a missing key or
 /// a value of another type is FAIL with a reason naming the key and what was found.
 pub(crate) fn status_field(object: &Object, key: &str) -> Declared {
@@ -513,21 +502,6 @@ pub fn declared(word: &str) -> Declared {
         status,
         reason,
     }
-}
-
-/// Shortens and strips control characters from text quoted in a reason, so one hostile body
-/// cannot flood a report, a log line or an SMS.
-pub fn printable(text: &str) -> String {
-    const MAX: usize = 120;
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX)
-        .collect();
-    if text.chars().count() > MAX {
-        out.push('…');
-    }
-    out
 }
 
 #[cfg(test)]

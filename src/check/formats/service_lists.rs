@@ -2,10 +2,9 @@
 //! `services` and `infrastructure` as lists of names under `ok` / `degraded` / `down`,
 //! `critical_failures`, and `performance` numbers.
 
-use super::{
-    declared, join_reasons, measurements, printable, status_field, Format, Object, Parsed,
-};
+use super::{declared, join_reasons, measurements, status_field, Format, Object, Parsed};
 use crate::check::report::{ComponentResult, Status};
+use crate::check::text::{kind, printable};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 
@@ -32,7 +31,7 @@ pub(super) fn parse(object: &Object) -> Parsed {
                 status: Status::Fail,
                 reason: Some(format!(
                     "expected an object of ok/degraded/down lists, found {}",
-                    super::kind(other)
+                    kind(other)
                 )),
                 measurements: Vec::new(),
             }),
@@ -100,10 +99,7 @@ fn read_list(group: &str, word: &str, names: &Json, out: &mut Vec<ComponentResul
         out.push(ComponentResult {
             name: format!("{group}.{word}"),
             status: Status::Fail,
-            reason: Some(format!(
-                "expected a list of names, found {}",
-                super::kind(names)
-            )),
+            reason: Some(format!("expected a list of names, found {}", kind(names))),
             measurements: Vec::new(),
         });
         return;
@@ -128,7 +124,7 @@ fn read_list(group: &str, word: &str, names: &Json, out: &mut Vec<ComponentResul
             None => out.push(ComponentResult {
                 name: format!("{group}.{word}[{i}]"),
                 status: Status::Fail,
-                reason: Some(format!("expected a name, found {}", super::kind(entry))),
+                reason: Some(format!("expected a name, found {}", kind(entry))),
                 measurements: Vec::new(),
             }),
         }
