@@ -2,6 +2,7 @@
 //! latency, certificate days and body fields (`market_data.max_age_minutes < 30`).
 
 use crate::check::report::{ConditionResult, Status};
+use crate::check::text::{kind, printable};
 use serde_json::Value as Json;
 use std::cmp::Ordering;
 
@@ -260,23 +261,12 @@ fn parse_literal(rhs: &str) -> Result<Json, String> {
     }
 }
 
-fn kind(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
-    }
-}
-
 fn short(v: &Json) -> String {
     let text = match v {
         Json::Array(_) | Json::Object(_) => kind(v).to_string(),
         other => other.to_string(),
     };
-    crate::check::formats::printable(&text)
+    printable(&text)
 }
 
 #[cfg(test)]

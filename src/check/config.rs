@@ -886,7 +886,7 @@ mod tests {
                 r#"{"canary":"prod","concurrency":4,
                 "targets":[{"name":"system","url":"https://x.example/h","method":"get",
                   "headers":{"Authorization":"Bearer ${TOKEN}"},"timeout_seconds":2.5,
-                  "expected_status":[200,"3xx"],"format":"seed_components",
+                  "expected_status":[200,"3xx"],"format":"component_map",
                   "conditions":["market_data.max_age_minutes < 30",{"expr":"trade_system.open_orders <= 50","severity":"warn"}],
                   "critical":false,"retries":0,"hints":{"market_data":"restart the updater"}}],
                 "metrics":{"namespace":"Ops/Canary","measurements":["stale_symbols"],"publisher":"emf"},
@@ -899,7 +899,7 @@ mod tests {
         let t = &c.targets[0];
         assert_eq!(t.headers[0].1.expose(), "Bearer s3cret");
         assert_eq!(format!("{:?}", t.headers[0].1), "Secret(***)");
-        assert_eq!(t.format, Some(Format::SeedComponents));
+        assert_eq!(t.format, Some(Format::ComponentMap));
         assert_eq!(t.conditions.len(), 2);
         assert_eq!(t.conditions[1].severity, Status::Warn);
         assert!(!t.critical);

@@ -3,9 +3,10 @@
 
 use crate::check::condition::Context;
 use crate::check::config::{StatusRange, Target};
-use crate::check::formats::{self, printable};
+use crate::check::formats;
 use crate::check::probe::ProbeOutcome;
 use crate::check::report::{Status, TargetResult};
+use crate::check::text::printable;
 
 /// Judges one target. Pure: the same outcome always gives the same result.
 pub fn judge(target: &Target, outcome: ProbeOutcome) -> TargetResult {

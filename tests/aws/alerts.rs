@@ -2,6 +2,7 @@
 //! subscribed to it (raw delivery off) receives the SNS envelope, and the state lives in real
 //! CloudWatch metrics between runs in separate processes.
 
+use super::support::Scenario;
 use chrono::{DateTime, Utc};
 use health_canary::aws::Aws;
 use health_canary::check::config::{AlertConfig, Measurements, MetricsConfig, Publisher};
@@ -209,7 +210,7 @@ fn seed_report(canary: &str, failing: bool, when: DateTime<Utc>) -> Report {
         latency_ms: Some(183),
         attempts: 1,
         cert_days_remaining: Some(61),
-        format: Some("seed_components".into()),
+        format: Some("component_map".into()),
         declared_status: Some(if failing { "FAIL" } else { "PASS" }.into()),
         components,
         conditions: vec![],
@@ -342,48 +343,6 @@ async fn unreadable_state_still_sends_the_fail_and_says_it_may_repeat() {
     assert!(drain(&queue).await.is_empty());
 }
 
-/// The seed fixture with market data stale (FAIL) or, when `failing` is false, all PASS.
-fn seed_body(failing: bool) -> Vec<u8> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/metrics/seed-market-data-stale.json"
-    ))
-    .unwrap();
-    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-    if !failing {
-        doc["global_status"] = "PASS".into();
-        doc["market_data"]["status"] = "PASS".into();
-        doc["market_data"]["fresh_symbols"] = 33.into();
-        doc["market_data"]["stale_symbols"] = 0.into();
-    }
-    serde_json::to_vec(&doc).unwrap()
-}
-
-/// A seed endpoint whose body the test switches between PASS and FAIL.
-async fn switchable_seed() -> (
-    super::support::TestServer,
-    std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-) {
-    use tokio::io::AsyncWriteExt;
-    let body = std::sync::Arc::new(std::sync::Mutex::new(seed_body(false)));
-    let shared = body.clone();
-    let server = super::support::serve_raw(move |mut stream| {
-        let body = shared.lock().unwrap().clone();
-        async move {
-            super::support::read_request_head(&mut stream).await;
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes()).await;
-            let _ = stream.write_all(&body).await;
-            let _ = stream.shutdown().await;
-        }
-    })
-    .await;
-    (server, body)
-}
-
 // The CLI runs as a blocking child process: a second worker keeps the test server serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
@@ -391,7 +350,7 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
     let name = unique("alerts-seq");
     let namespace = unique("AlertsSeq");
     let (topic, queue) = topic_with_queue(&aws, &name).await;
-    let (server, body) = switchable_seed().await;
+    let service = super::support::sample_service(Scenario::Healthy).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("canary.json");
     let hint = "Restart market updater: docker compose --profile aws restart market-updater-aws";
@@ -401,7 +360,7 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
             "canary": name,
             "targets": [{
                 "name": "trading",
-                "url": server.url("/api/health/system"),
+                "url": service.url(),
                 "hints": {"market_data": hint},
             }],
             "metrics": {"namespace": namespace},
@@ -414,7 +373,11 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
     let endpoint = super::support::localstack_endpoint();
     // One `health-canary check --publish` process per run: no state survives in memory.
     let run = |failing: bool| {
-        *body.lock().unwrap() = seed_body(failing);
+        service.set(if failing {
+            Scenario::MarketDataDown
+        } else {
+            Scenario::Healthy
+        });
         let (config, topic, endpoint) = (config.clone(), topic.clone(), endpoint.clone());
         tokio::task::spawn_blocking(move || {
             let out = super::support::run_cli(

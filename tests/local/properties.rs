@@ -5,8 +5,9 @@
 
 use health_canary::check::condition::{Condition, Context};
 use health_canary::check::config::{self, Overrides};
-use health_canary::check::formats::{self, map_status, printable, Format, Parsed};
+use health_canary::check::formats::{self, map_status, Format, Parsed};
 use health_canary::check::report::Status;
+use health_canary::check::text::printable;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value as Json};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -208,7 +209,7 @@ fn render(
     let each =
         |f: &dyn Fn(&str) -> Json| obj(components.iter().map(|(n, w)| (n.clone(), f(w))).collect());
     let body = match format {
-        Format::SeedComponents => {
+        Format::ComponentMap => {
             let mut m = Map::new();
             m.insert("global_status".into(), json!(overall));
             m.insert("timestamp".into(), json!("2026-01-08T12:00:00Z"));
@@ -220,7 +221,7 @@ fn render(
             }
             Json::Object(m)
         }
-        Format::SeedComponentList => json!({
+        Format::ComponentList => json!({
             "overall_status": overall,
             "components": components.iter().map(|(n, w)| json!({
                 "component_id": n, "status": w,
@@ -249,7 +250,7 @@ fn render(
             "details": each(&|w| json!({"status": w})),
         }),
         Format::Simple => json!({"status": overall}),
-        Format::SeedAggregator | Format::Kubernetes | Format::Http => {
+        Format::ServiceLists | Format::Kubernetes | Format::Http => {
             unreachable!("rendered by their own tests")
         }
     };
@@ -258,8 +259,8 @@ fn render(
 
 /// Formats whose generated bodies map every word through `map_status`.
 const WORD_FORMATS: [Format; 8] = [
-    Format::SeedComponents,
-    Format::SeedComponentList,
+    Format::ComponentMap,
+    Format::ComponentList,
     Format::Ietf,
     Format::Spring,
     Format::Aspnet,
@@ -366,7 +367,7 @@ proptest! {
         let body = json!({"status": overall, "services": services, "infrastructure": {"ok": []}});
         let parsed = formats::read(body.to_string().as_bytes(), Some("application/json"), None)
             .map_err(TestCaseError::fail)?;
-        prop_assert_eq!(parsed.format, Format::SeedAggregator);
+        prop_assert_eq!(parsed.format, Format::ServiceLists);
         prop_assert_eq!(parsed.components.len(), lists.len());
         for c in &parsed.components {
             let word = lists[c.name.as_str()];

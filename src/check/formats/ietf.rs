@@ -2,10 +2,9 @@
 //! and `checks` keyed `"component:measurement"` (or a plain name), each an array of
 //! `{status, observedValue, observedUnit, output, componentId}`.
 
-use super::{
-    join_reasons, kind, measurement, printable, status_field, texts, Format, Object, Parsed,
-};
+use super::{join_reasons, measurement, status_field, texts, Format, Object, Parsed};
 use crate::check::report::{ComponentResult, Measurement, Status};
+use crate::check::text::{kind, printable};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 

@@ -2,16 +2,17 @@
 //! format produces. One file per format; none of them knows about HTTP transport or AWS.
 
 use crate::check::report::{ComponentResult, Measurement, Status, Value};
+use crate::check::text::{kind, printable};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 mod aspnet;
+mod component_list;
+mod component_map;
 mod ietf;
 mod kubernetes;
 mod microprofile;
-mod seed_aggregator;
-mod seed_component_list;
-mod seed_components;
+mod service_lists;
 mod simple;
 mod spring;
 mod terminus;
@@ -20,12 +21,12 @@ mod terminus;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
-    /// seeds/000: `global_status` plus component objects with `status` and numbers.
-    SeedComponents,
-    /// seeds/004: `status` OK/DEGRADED/CRITICAL with `services`/`infrastructure` lists.
-    SeedAggregator,
-    /// seeds/003: `overall_status` plus `components[]` with `key_metrics[]`.
-    SeedComponentList,
+    /// The component map: `global_status` plus one object per component with `status` and numbers.
+    ComponentMap,
+    /// The service lists: `status` OK/DEGRADED/CRITICAL with `services`/`infrastructure` lists.
+    ServiceLists,
+    /// The component list: `overall_status` plus `components[]` with `key_metrics[]`.
+    ComponentList,
     /// IETF draft-inadarei-api-health-check (`application/health+json`).
     Ietf,
     /// Spring Boot Actuator (`components`, or pre-2.2 `details`).
@@ -47,9 +48,9 @@ pub enum Format {
 impl Format {
     /// Every format, in detection-priority order.
     pub const ALL: [Format; 11] = [
-        Format::SeedComponents,
-        Format::SeedAggregator,
-        Format::SeedComponentList,
+        Format::ComponentMap,
+        Format::ServiceLists,
+        Format::ComponentList,
         Format::Ietf,
         Format::Spring,
         Format::Aspnet,
@@ -63,9 +64,9 @@ impl Format {
     /// The name used in config files and reports.
     pub fn as_str(self) -> &'static str {
         match self {
-            Format::SeedComponents => "seed_components",
-            Format::SeedAggregator => "seed_aggregator",
-            Format::SeedComponentList => "seed_component_list",
+            Format::ComponentMap => "component_map",
+            Format::ServiceLists => "service_lists",
+            Format::ComponentList => "component_list",
             Format::Ietf => "ietf",
             Format::Spring => "spring",
             Format::Aspnet => "aspnet",
@@ -77,11 +78,27 @@ impl Format {
         }
     }
 
-    /// Parses a config name (`auto` is handled by the caller as "no forced format").
+    /// Parses a config name (`auto` is handled by the caller as "no forced format"). The names
+    /// of earlier releases are still accepted, so existing configs keep working.
     pub fn from_name(name: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.as_str() == name)
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str() == name)
+            .or_else(|| {
+                FORMER_NAMES
+                    .iter()
+                    .find(|(former, _)| *former == name)
+                    .map(|(_, f)| *f)
+            })
     }
 }
+
+/// Names earlier releases used for the first formats, and what they are called now.
+const FORMER_NAMES: [(&str, Format); 3] = [
+    ("seed_components", Format::ComponentMap),
+    ("seed_aggregator", Format::ServiceLists),
+    ("seed_component_list", Format::ComponentList),
+];
 
 /// A status word the service declared, mapped onto the canary's vocabulary.
 #[derive(Clone, Debug, PartialEq)]
@@ -113,10 +130,10 @@ pub struct Parsed {
 /// | rule | format |
 /// |---|---|
 /// | a forced format | that format |
-/// | JSON object with `global_status` | `seed_components` |
-/// | JSON object with `overall_status` | `seed_component_list` |
+/// | JSON object with `global_status` | `component_map` |
+/// | JSON object with `overall_status` | `component_list` |
 /// | content type `application/health+json` and a JSON object | `ietf` |
-/// | `status` plus `services` or `infrastructure` as an object | `seed_aggregator` |
+/// | `status` plus `services` or `infrastructure` as an object | `service_lists` |
 /// | `entries` as an object | `aspnet` |
 /// | `checks` as an array | `microprofile` |
 /// | `checks` as an object | `ietf` |
@@ -196,13 +213,13 @@ fn detect_json(value: &Json, json_type: Option<&str>) -> Parsed {
     let is_object = |key: &str| object.get(key).is_some_and(Json::is_object);
     let is_health_json = json_type.is_some_and(|ct| media_type(ct) == "application/health+json");
     let format = if has("global_status") {
-        Format::SeedComponents
+        Format::ComponentMap
     } else if has("overall_status") {
-        Format::SeedComponentList
+        Format::ComponentList
     } else if is_health_json {
         Format::Ietf
     } else if has("status") && (is_object("services") || is_object("infrastructure")) {
-        Format::SeedAggregator
+        Format::ServiceLists
     } else if is_object("entries") {
         Format::Aspnet
     } else if object.get("checks").is_some_and(Json::is_array) {
@@ -237,9 +254,9 @@ fn detect_text(text: &str) -> Parsed {
 /// Runs one format's JSON parser.
 fn parse_object(format: Format, object: &Object) -> Parsed {
     match format {
-        Format::SeedComponents => seed_components::parse(object),
-        Format::SeedAggregator => seed_aggregator::parse(object),
-        Format::SeedComponentList => seed_component_list::parse(object),
+        Format::ComponentMap => component_map::parse(object),
+        Format::ServiceLists => service_lists::parse(object),
+        Format::ComponentList => component_list::parse(object),
         Format::Ietf => ietf::parse(object),
         Format::Spring => spring::parse(object),
         Format::Aspnet => aspnet::parse(object),
@@ -330,18 +347,6 @@ pub(crate) fn test_object(body: &str) -> Object {
     match serde_json::from_str(body) {
         Ok(Json::Object(map)) => map,
         other => panic!("test body is not a JSON object: {other:?}"),
-    }
-}
-
-/// How a JSON value is described in reasons: `a number`, `a string`, `null`, ….
-pub(crate) fn kind(value: &Json) -> &'static str {
-    match value {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
     }
 }
 
@@ -499,21 +504,6 @@ pub fn declared(word: &str) -> Declared {
     }
 }
 
-/// Shortens and strips control characters from text quoted in a reason, so one hostile body
-/// cannot flood a report, a log line or an SMS.
-pub fn printable(text: &str) -> String {
-    const MAX: usize = 120;
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX)
-        .collect();
-    if text.chars().count() > MAX {
-        out.push('…');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,19 +548,19 @@ mod tests {
     fn detects_every_fixture_as_its_format() {
         let table = [
             (
-                "seed_components/warn.json",
+                "component_map/warn.json",
                 Some("application/json"),
-                Format::SeedComponents,
+                Format::ComponentMap,
             ),
             (
-                "seed_aggregator/critical.json",
+                "service_lists/critical.json",
                 Some("application/json"),
-                Format::SeedAggregator,
+                Format::ServiceLists,
             ),
             (
-                "seed_component_list/healthy.json",
+                "component_list/healthy.json",
                 Some("application/json"),
-                Format::SeedComponentList,
+                Format::ComponentList,
             ),
             (
                 "ietf/warn.json",
@@ -671,7 +661,7 @@ mod tests {
         assert_eq!(read(body, None, None).unwrap().format, Format::Spring);
         let p = read(body, None, Some(Format::Simple)).unwrap();
         assert_eq!((p.format, p.components.len()), (Format::Simple, 0));
-        let p = read(body, None, Some(Format::SeedComponents)).unwrap();
+        let p = read(body, None, Some(Format::ComponentMap)).unwrap();
         let d = p.declared.unwrap();
         assert_eq!(
             (d.status, d.reason.as_deref()),
@@ -841,5 +831,19 @@ mod tests {
             assert_eq!(Format::from_name(f.as_str()), Some(f));
         }
         assert_eq!(Format::from_name("auto"), None);
+    }
+
+    #[test]
+    fn former_format_names_are_still_accepted() {
+        for (former, now) in [
+            ("seed_components", Format::ComponentMap),
+            ("seed_aggregator", Format::ServiceLists),
+            ("seed_component_list", Format::ComponentList),
+        ] {
+            assert_eq!(Format::from_name(former), Some(now), "{former}");
+        }
+        assert_eq!(Format::ComponentMap.as_str(), "component_map");
+        assert_eq!(Format::ServiceLists.as_str(), "service_lists");
+        assert_eq!(Format::ComponentList.as_str(), "component_list");
     }
 }

@@ -1,4 +1,4 @@
-//! A bare status body with no components: `{"status":"ok"}`, `{"status":"UP"}`, seeds/000's
+//! A bare status body with no components: `{"status":"ok"}`, `{"status":"UP"}`, or
 //! `{"status":"ok","path":"/api/health"}`.
 
 use super::{status_field, Format, Object, Parsed};

@@ -163,7 +163,7 @@ pub(super) fn transport(err: &reqwest::Error, url: &url::Url) -> String {
     if text.iter().any(|t| t.contains("dns error")) {
         return format!(
             "DNS lookup failed for {}",
-            crate::check::formats::printable(host)
+            crate::check::text::printable(host)
         );
     }
     for kind in io_kinds(&chain) {
@@ -173,10 +173,7 @@ pub(super) fn transport(err: &reqwest::Error, url: &url::Url) -> String {
             K::ConnectionReset => return "connection reset by the server".to_string(),
             K::ConnectionAborted => return "connection aborted".to_string(),
             K::HostUnreachable => {
-                return format!(
-                    "host {} unreachable",
-                    crate::check::formats::printable(host)
-                )
+                return format!("host {} unreachable", crate::check::text::printable(host))
             }
             K::NetworkUnreachable => return "network unreachable".to_string(),
             K::UnexpectedEof if err.is_connect() && url.scheme() == "https" => {
@@ -196,7 +193,7 @@ pub(super) fn transport(err: &reqwest::Error, url: &url::Url) -> String {
             return format!("invalid HTTP response: {h}");
         }
     }
-    let detail = crate::check::formats::printable(&deepest(&chain));
+    let detail = crate::check::text::printable(&deepest(&chain));
     if err.is_connect() {
         format!("connection failed: {detail}")
     } else {
@@ -226,12 +223,12 @@ pub(super) fn body(err: &reqwest::Error, received: usize) -> String {
     if err.is_decode() {
         return format!(
             "body could not be decompressed ({got} received): {}",
-            crate::check::formats::printable(&deepest(&chain))
+            crate::check::text::printable(&deepest(&chain))
         );
     }
     format!(
         "body read failed ({got} received): {}",
-        crate::check::formats::printable(&deepest(&chain))
+        crate::check::text::printable(&deepest(&chain))
     )
 }
 
@@ -247,7 +244,7 @@ fn tls_error(err: &rustls::Error, host: &str) -> String {
             C::NotValidForName | C::NotValidForNameContext { .. } => {
                 format!(
                     "certificate is not valid for {}",
-                    crate::check::formats::printable(host)
+                    crate::check::text::printable(host)
                 )
             }
             C::Revoked => "certificate revoked".to_string(),
@@ -257,7 +254,7 @@ fn tls_error(err: &rustls::Error, host: &str) -> String {
         rustls::Error::InvalidMessage(_) => "the server did not speak TLS".to_string(),
         rustls::Error::AlertReceived(alert) => format!("the server sent alert {alert:?}"),
         rustls::Error::NoCertificatesPresented => "the server sent no certificate".to_string(),
-        other => crate::check::formats::printable(&other.to_string()),
+        other => crate::check::text::printable(&other.to_string()),
     }
 }
 

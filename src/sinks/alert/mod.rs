@@ -106,7 +106,7 @@ pub(crate) mod testing {
             latency_ms: Some(153),
             attempts: 1,
             cert_days_remaining: None,
-            format: Some("seed_components".into()),
+            format: Some("component_map".into()),
             declared_status: None,
             components,
             conditions: vec![],

@@ -329,7 +329,7 @@ mod tests {
             latency_ms: Some(42),
             attempts: 1,
             cert_days_remaining: None,
-            format: Some("seed_components".into()),
+            format: Some("component_map".into()),
             declared_status: Some("FAIL".into()),
             components,
             conditions: vec![],
