@@ -3,7 +3,8 @@
 //! `error_type` when the canary itself could not do its job.
 
 use crate::aws::Aws;
-use crate::check::config::{self, Config, Overrides};
+use crate::check::config::env::process_env;
+use crate::check::config::{self, Config, Settings};
 use crate::check::report::{Report, Status};
 use crate::sinks::{self, Delivery};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
@@ -136,17 +137,14 @@ pub struct Canary {
 }
 
 impl Canary {
-    /// Reads the configuration from the environment (`CANARY_CONFIG_FILE`, else `CANARY_CONFIG`,
-    /// else `CANARY_URL`, plus every `CANARY_*` override) and builds the clients.
-    pub async fn from_env() -> Canary {
-        let file = non_empty_var("CANARY_CONFIG_FILE");
-        let inline = non_empty_var("CANARY_CONFIG");
-        let env = |k: &str| std::env::var(k).ok();
+    /// Loads the configuration the environment's `settings` describe (`CANARY_CONFIG_FILE`, else
+    /// `CANARY_CONFIG`, else `CANARY_URL`, plus every `CANARY_*` override) and builds the clients.
+    pub async fn from_settings(settings: &Settings) -> Canary {
         let config = config::load(
-            file.as_deref(),
-            inline.as_deref(),
-            &Overrides::from_env(),
-            &env,
+            settings.config_file.as_deref(),
+            settings.config_json.as_deref(),
+            &settings.overrides,
+            &process_env,
         )
         .map_err(|e| e.to_string());
         if let Err(e) = &config {
@@ -156,7 +154,7 @@ impl Canary {
         Canary {
             config,
             client,
-            aws: Aws::from_env().await,
+            aws: Aws::from_settings(settings).await,
         }
     }
 
@@ -197,11 +195,18 @@ impl Canary {
 }
 
 /// Sets up logging once: JSON lines when `AWS_LAMBDA_LOG_FORMAT=JSON`, else plain text; level
-/// from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default `info`). Logs go to stderr so stdout
+/// from `RUST_LOG` or `AWS_LAMBDA_LOG_LEVEL` (default `info`). Logs go to stderr so stdout
 /// carries only EMF documents; Lambda sends both to CloudWatch Logs and adds timestamps.
-pub fn init_tracing() {
-    let level = non_empty_var("RUST_LOG")
-        .or_else(|| non_empty_var("AWS_LAMBDA_LOG_LEVEL").map(|l| l.to_ascii_lowercase()))
+pub fn init_tracing(settings: &Settings) {
+    let level = settings
+        .rust_log
+        .clone()
+        .or_else(|| {
+            settings
+                .lambda_log_level
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+        })
         .unwrap_or_else(|| "info".to_string());
     let filter = tracing_subscriber::EnvFilter::try_new(&level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -210,7 +215,10 @@ pub fn init_tracing() {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_target(false);
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let json = settings
+        .lambda_log_format
+        .as_deref()
+        .is_some_and(|f| f.eq_ignore_ascii_case("json"));
     // try_init: a second call (tests) keeps the first subscriber instead of panicking.
     let _ = if json {
         builder
@@ -221,8 +229,4 @@ pub fn init_tracing() {
     } else {
         builder.without_time().try_init()
     };
-}
-
-fn non_empty_var(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }

@@ -24,7 +24,7 @@ fn unique(prefix: &str) -> String {
 
 async fn aws() -> Aws {
     super::support::localstack_endpoint();
-    Aws::from_env().await
+    Aws::from_settings(&health_canary::check::config::Settings::from_process_env()).await
 }
 
 async fn sqs() -> aws_sdk_sqs::Client {

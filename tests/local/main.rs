@@ -13,4 +13,5 @@ mod hostile;
 mod probe;
 mod properties;
 mod security;
+mod structure;
 mod tls;
