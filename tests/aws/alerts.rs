@@ -206,6 +206,7 @@ fn seed_report(canary: &str, failing: bool, when: DateTime<Utc>) -> Report {
         status: Status::worst_of(components.iter().map(|c| c.status)),
         reason: None,
         http_status: Some(200),
+        http_status_expected: Some(true),
         latency_ms: Some(183),
         attempts: 1,
         cert_days_remaining: Some(61),

@@ -142,6 +142,7 @@ fn report(canary: &str, components: Vec<ComponentResult>) -> Report {
             status,
             reason: None,
             http_status: Some(200),
+            http_status_expected: Some(true),
             latency_ms: Some(37),
             attempts: 1,
             cert_days_remaining: None,

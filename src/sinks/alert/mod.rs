@@ -103,6 +103,7 @@ pub(crate) mod testing {
             status: Status::worst_of(components.iter().map(|c| c.status)),
             reason: None,
             http_status: Some(200),
+            http_status_expected: Some(true),
             latency_ms: Some(153),
             attempts: 1,
             cert_days_remaining: None,

@@ -326,6 +326,7 @@ mod tests {
             status,
             reason: None,
             http_status: Some(200),
+            http_status_expected: Some(true),
             latency_ms: Some(42),
             attempts: 1,
             cert_days_remaining: None,
