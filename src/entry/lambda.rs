@@ -106,18 +106,14 @@ impl Summary {
                 failing.push(t.name.clone());
             }
         }
-        let side = |r: &Result<String, String>| match r {
-            Ok(s) => s.clone(),
-            Err(e) => format!("FAILED: {e}"),
-        };
         Summary {
             canary: report.canary.clone(),
             status: report.status,
             checked_at: report.checked_at,
             targets,
             failing,
-            metrics: side(&delivery.metrics),
-            alert: side(&delivery.alert),
+            metrics: delivery.metrics_line(),
+            alert: delivery.alert_line(),
         }
     }
 }
