@@ -168,6 +168,10 @@ pub struct TargetResult {
     /// The final HTTP status code, when a response arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
+    /// Whether that status is one the target expects (`expected_status`), when a response
+    /// arrived; the `TargetUp` metric reads it, so no sink needs the configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status_expected: Option<bool>,
     /// Milliseconds from request start to the end of the body, for the last attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
@@ -281,6 +285,7 @@ mod tests {
             status: Status::Fail,
             reason: None,
             http_status: None,
+            http_status_expected: None,
             latency_ms: None,
             attempts: 1,
             cert_days_remaining: None,

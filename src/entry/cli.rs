@@ -167,11 +167,10 @@ async fn check(args: CheckArgs, settings: Settings) -> ExitCode {
     }
     tracing::info!(status = %report.status, "check finished");
     if args.emf {
-        // --emf: the metrics as EMF lines on stdout, instead of the table/JSON.
-        let mapped = crate::sinks::metrics::datums::datums(&report, &config);
-        if let Err(e) = crate::sinks::metrics::emf::print(&config.metrics.namespace, &mapped.datums)
-        {
-            eprintln!("health-canary: cannot write EMF to stdout: {e}");
+        // --emf: the metrics as EMF lines on stdout, instead of the table/JSON, through the same
+        // sink as `publisher: emf`.
+        if let Err(e) = crate::sinks::metrics::write_emf(&config.metrics, &report) {
+            eprintln!("health-canary: {e}");
         }
     } else {
         match render_output(&report, args.json) {

@@ -245,6 +245,7 @@ mod tests {
             status,
             reason: None,
             http_status: Some(200),
+            http_status_expected: Some(true),
             latency_ms: Some(31),
             attempts: 1,
             cert_days_remaining: None,

@@ -207,6 +207,7 @@ fn seed_report(canary: &str, failing: bool, when: DateTime<Utc>) -> Report {
         status: Status::worst_of(components.iter().map(|c| c.status)),
         reason: None,
         http_status: Some(200),
+        http_status_expected: Some(true),
         latency_ms: Some(183),
         attempts: 1,
         cert_days_remaining: Some(61),
@@ -314,7 +315,8 @@ async fn unreadable_state_still_sends_the_fail_and_says_it_may_repeat() {
         &broken,
     )
     .await
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(
         err.starts_with(&format!(
             "sent FAIL alert: [FAIL] {name}: market_data, signal_monitor; but cannot write alert state"
@@ -341,6 +343,66 @@ async fn unreadable_state_still_sends_the_fail_and_says_it_may_repeat() {
     .unwrap();
     assert_eq!(outcome, "no alert due");
     assert!(drain(&queue).await.is_empty());
+}
+
+/// A failed Publish says whether SNS may still have published: an error answer to every attempt
+/// is a rejection; an attempt sent and never answered (reset, stall) makes the outcome unknown,
+/// even when later attempts were answered with errors.
+#[tokio::test]
+async fn sns_failures_tell_a_rejection_from_a_possible_publish() {
+    use super::support::fault_proxy::{Fault, FaultProxy, Service};
+    let aws = aws().await;
+    let name = unique("alerts-notify");
+    let (topic, queue) = topic_with_queue(&aws, &name).await;
+    let shared = aws_config::load_from_env().await;
+    let cases = [
+        (Fault::Throttle, false),
+        (Fault::InternalError, false),
+        (Fault::Reset, true),
+        (Fault::Stall(Duration::from_secs(5)), true),
+        (Fault::Each(vec![Fault::Reset, Fault::Throttle]), true),
+    ];
+    for (fault, maybe) in cases {
+        let proxy = FaultProxy::start(&super::support::localstack_endpoint()).await;
+        proxy.set(Service::Sns, fault.clone());
+        let through_proxy = Aws {
+            cloudwatch: aws.cloudwatch.clone(),
+            sns: aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(&shared)
+                    .endpoint_url(proxy.url())
+                    .timeout_config(
+                        aws_config::timeout::TimeoutConfig::builder()
+                            .operation_attempt_timeout(Duration::from_secs(1))
+                            .operation_timeout(Duration::from_secs(4))
+                            .build(),
+                    )
+                    .build(),
+            ),
+        };
+        let report = seed_report(&unique("alerts-notify"), true, Utc::now());
+        let err = alert::process(
+            &alert_config(&topic, 60),
+            &metrics_config(&unique("AlertsTest")),
+            &report,
+            &through_proxy,
+        )
+        .await
+        .unwrap_err();
+        let alert::AlertError::Notify(notify) = &err else {
+            panic!("{fault:?}: expected a publish failure, got {err:?}");
+        };
+        assert_eq!(notify.may_have_published(), maybe, "{fault:?}: {notify:?}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot publish the FAIL alert to {topic}: ")),
+            "{fault:?}: {err}"
+        );
+        assert!(
+            proxy.count_operation(Service::Sns, "Publish") >= 2,
+            "{fault:?}: the SDK retried"
+        );
+    }
+    assert!(drain(&queue).await.is_empty(), "nothing reached the topic");
 }
 
 // The CLI runs as a blocking child process: a second worker keeps the test server serving.

@@ -142,6 +142,7 @@ fn report(canary: &str, components: Vec<ComponentResult>) -> Report {
             status,
             reason: None,
             http_status: Some(200),
+            http_status_expected: Some(true),
             latency_ms: Some(37),
             attempts: 1,
             cert_days_remaining: None,
@@ -185,10 +186,8 @@ async fn delivered_metrics_read_back_with_exact_names_dimensions_and_values() {
     let aws = test_aws().await;
     let delivery = deliver(&config, &report, &aws).await;
     assert_eq!(
-        delivery.metrics,
-        Ok(format!(
-            "published 9 datums to {ns} in 1 PutMetricData call"
-        ))
+        delivery.metrics_line(),
+        format!("published 9 datums to {ns} in 1 PutMetricData call")
     );
     assert_eq!(delivery.alert, Ok(ALERTS_OFF.to_string()));
     assert!(!delivery.canary_failed());
@@ -258,7 +257,7 @@ async fn more_than_a_thousand_datums_are_sent_in_two_calls_and_all_read_back() {
         })
         .collect();
     let report = report(&canary, comps);
-    let mapped = datums::datums(&report, &config);
+    let mapped = datums::datums(&report, &config.metrics);
     assert_eq!(mapped.datums.len(), 1001);
     assert_eq!(datums::batches(&mapped.datums), vec![0..1000, 1000..1001]);
 
@@ -531,7 +530,7 @@ async fn unreachable_cloudwatch_writes_every_datum_as_emf_still_alerts_and_exits
         &|_| None,
     )
     .unwrap();
-    let all = datums::datums(&report, &config).datums;
+    let all = datums::datums(&report, &config.metrics).datums;
     let got: Vec<serde_json::Value> = emf_lines
         .iter()
         .map(|l| serde_json::from_str(l).expect("EMF line is JSON"))

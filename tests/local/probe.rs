@@ -2,6 +2,7 @@
 //! share (config files, wall time and peak RSS of the CLI), plus retries, redirects and headers.
 
 use crate::support::{read_request_head, serve_raw, SampleService, Scenario, TestServer};
+use health_canary::check::probe::ProbeError;
 use serde_json::{json, Value};
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -477,7 +478,7 @@ async fn body_exactly_at_the_cap_is_read_and_one_byte_more_is_not() {
     let client = health_canary::check::probe::build_client().expect("client");
     for (len, want) in [
         (4096usize, Ok(4096usize)),
-        (4097, Err("body exceeds 4 KiB")),
+        (4097, Err(ProbeError::BodyTooLarge { cap: 4096 })),
     ] {
         let server = crate::support::serve_fixed(200, "text/plain", vec![b'x'; len]).await;
         let mut entry = target("cap", &server.url("/h"));
@@ -489,11 +490,12 @@ async fn body_exactly_at_the_cap_is_read_and_one_byte_more_is_not() {
         let response = outcome.result.expect("a response");
         assert_eq!(response.status, 200);
         assert_eq!(response.content_type.as_deref(), Some("text/plain"));
-        assert_eq!(
-            response.body.as_ref().map(Vec::len).map_err(String::as_str),
-            want,
-            "{len}"
-        );
+        let got = response.body.as_ref().map(Vec::len).map_err(Clone::clone);
+        assert_eq!(got, want, "{len}");
+        if let Err(e) = got {
+            assert_eq!(e.to_string(), "body exceeds 4 KiB");
+            assert!(!e.is_transient(), "a body over the cap is not retried");
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 mod aspnet;
 mod component_list;
 mod component_map;
+mod error;
 mod ietf;
 mod kubernetes;
 mod microprofile;
@@ -16,6 +17,8 @@ mod service_lists;
 mod simple;
 mod spring;
 mod terminus;
+
+pub use error::{JsonHint, Promise, ReadError};
 
 /// A health response format the canary can read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,8 +125,25 @@ pub struct Parsed {
     pub components: Vec<ComponentResult>,
 }
 
+/// What [`read`] made of a body: the format's reading, and the body as JSON when it is JSON
+/// (what conditions read), so no caller parses the body a second time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reading {
+    /// The format, declared status and components.
+    pub parsed: Parsed,
+    /// The body as a JSON value (after any byte-order mark), when it parsed as JSON.
+    pub json: Option<Json>,
+}
+
+impl Reading {
+    /// A reading of a body that is not JSON.
+    fn text(parsed: Parsed) -> Reading {
+        Reading { parsed, json: None }
+    }
+}
+
 /// Reads a body: detects the format from the body and content type (unless `forced`) and
-/// parses it. `Err` is the reason the target FAILs (`body is not valid JSON (application/json): …`).
+/// parses it. `Err` is why the target FAILs (`body is not valid JSON (application/json): …`).
 ///
 /// Detection, first match wins (the table is in docs/formats.md, "Detection"):
 ///
@@ -150,7 +170,7 @@ pub fn read(
     body: &[u8],
     content_type: Option<&str>,
     forced: Option<Format>,
-) -> Result<Parsed, String> {
+) -> Result<Reading, ReadError> {
     // A UTF-8 byte-order mark is legal in front of JSON text from some Windows stacks.
     let (body, offset) = match body.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => (rest, 3),
@@ -159,48 +179,60 @@ pub fn read(
     let json_type = content_type.filter(|ct| is_json_content_type(ct));
     // What the caller promised about the body, quoted in every parse error.
     let promise = match forced {
-        Some(f) => Some(format!("forced format {}", f.as_str())),
-        None => json_type.map(printable),
+        Some(f) => Some(Promise::Forced(f)),
+        None => json_type.map(|ct| Promise::ContentType(printable(ct))),
     };
+    let text = std::str::from_utf8(body);
     if forced == Some(Format::Http) {
-        return Ok(Parsed::http());
+        // Judged by the HTTP status alone, but conditions may still read a JSON body.
+        let json = text.ok().and_then(|t| serde_json::from_str(t).ok());
+        return Ok(Reading {
+            parsed: Parsed::http(),
+            json,
+        });
     }
-    let text = match std::str::from_utf8(body) {
-        Ok(text) => text,
-        Err(e) => {
-            return match promise {
-                Some(why) => Err(format!(
-                    "body is not valid UTF-8 at byte {} ({why})",
-                    e.valid_up_to() + offset
-                )),
-                None => Ok(Parsed::http()),
-            };
+    let text = match (text, &promise) {
+        (Ok(text), _) => text,
+        (Err(e), Some(promise)) => {
+            return Err(ReadError::NotUtf8 {
+                at: e.valid_up_to() + offset,
+                promise: promise.clone(),
+            })
         }
+        (Err(_), None) => return Ok(Reading::text(Parsed::http())),
     };
     match forced {
-        Some(Format::Kubernetes) => Ok(kubernetes::parse(text)),
-        Some(Format::Aspnet) if aspnet::is_text_body(text) => Ok(aspnet::parse_text(text)),
+        Some(Format::Kubernetes) => Ok(Reading::text(kubernetes::parse(text))),
+        Some(Format::Aspnet) if aspnet::is_text_body(text) => {
+            Ok(Reading::text(aspnet::parse_text(text)))
+        }
         Some(format) => {
-            let why = promise.unwrap_or_default();
-            let value = parse_json(text, &why)?;
+            let promise = Promise::Forced(format);
+            let value = parse_json(text, &promise)?;
             match value.as_object() {
-                Some(object) => Ok(parse_object(format, object)),
-                None => Err(format!(
-                    "body is {}, expected a JSON object ({why})",
-                    kind(&value)
-                )),
+                Some(object) => Ok(Reading {
+                    parsed: parse_object(format, object),
+                    json: Some(value),
+                }),
+                None => Err(ReadError::NotObject {
+                    found: kind(&value),
+                    promise,
+                }),
             }
         }
-        None => match promise {
-            Some(why) => {
-                let value = parse_json(text, &why)?;
-                Ok(detect_json(&value, json_type))
-            }
-            None => match serde_json::from_str::<Json>(text) {
-                Ok(value) => Ok(detect_json(&value, None)),
-                Err(_) => Ok(detect_text(text)),
-            },
-        },
+        None => {
+            let value = match &promise {
+                Some(promise) => parse_json(text, promise)?,
+                None => match serde_json::from_str::<Json>(text) {
+                    Ok(value) => value,
+                    Err(_) => return Ok(Reading::text(detect_text(text))),
+                },
+            };
+            Ok(Reading {
+                parsed: detect_json(&value, json_type),
+                json: Some(value),
+            })
+        }
     }
 }
 
@@ -269,24 +301,27 @@ fn parse_object(format: Format, object: &Object) -> Parsed {
 }
 
 /// Parses a body that was promised to be JSON; the error says what was promised and what broke.
-fn parse_json(text: &str, why: &str) -> Result<Json, String> {
+fn parse_json(text: &str, promise: &Promise) -> Result<Json, ReadError> {
     if text.trim().is_empty() {
-        return Err(format!("empty body where JSON was declared ({why})"));
+        return Err(ReadError::Empty {
+            promise: promise.clone(),
+        });
     }
     serde_json::from_str(text).map_err(|e| {
         let hint = if text.trim_start().starts_with('<') {
-            " (the body looks like HTML)"
+            Some(JsonHint::Html)
         } else if starts_non_json_number(text, &e) {
-            " (NaN and Infinity are not JSON numbers)"
+            Some(JsonHint::NonJsonNumber)
         } else if e.to_string().starts_with("recursion limit exceeded") {
-            " (nested deeper than the 128-level limit)"
+            Some(JsonHint::TooDeep)
         } else {
-            ""
+            None
         };
-        format!(
-            "body is not valid JSON ({why}): {}{hint}",
-            printable(&e.to_string())
-        )
+        ReadError::NotJson {
+            promise: promise.clone(),
+            detail: printable(&e.to_string()),
+            hint,
+        }
     })
 }
 
@@ -507,6 +542,78 @@ pub fn declared(word: &str) -> Declared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`super::read`] as most of these tests compare it: the format's reading, or the reason.
+    fn read(body: &[u8], ct: Option<&str>, forced: Option<Format>) -> Result<Parsed, String> {
+        super::read(body, ct, forced)
+            .map(|r| r.parsed)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_json_body_is_handed_on_whenever_it_parsed() {
+        let json = |body: &[u8], ct: Option<&str>, forced: Option<Format>| {
+            super::read(body, ct, forced).map(|r| r.json)
+        };
+        let j = Some("application/json");
+        let want = Some(serde_json::json!({"status": "UP"}));
+        assert_eq!(
+            json(b"\xEF\xBB\xBF{\"status\":\"UP\"}", j, None),
+            Ok(want.clone())
+        );
+        assert_eq!(json(br#"{"status":"UP"}"#, None, None), Ok(want.clone()));
+        assert_eq!(
+            json(br#"{"status":"UP"}"#, None, Some(Format::Spring)),
+            Ok(want.clone())
+        );
+        // Judged by the HTTP status alone, still readable by conditions.
+        assert_eq!(json(br#"{"status":"UP"}"#, j, Some(Format::Http)), Ok(want));
+        assert_eq!(json(br#"[1]"#, j, None), Ok(Some(serde_json::json!([1]))));
+        assert_eq!(
+            json(b"[+]ping ok\nreadyz check passed\n", None, None),
+            Ok(None)
+        );
+        assert_eq!(json(b"\xff", None, None), Ok(None));
+    }
+
+    #[test]
+    fn read_errors_name_what_promised_json_and_what_broke() {
+        let ct = || Promise::ContentType("application/json".into());
+        let cases: [(&[u8], Option<Format>, ReadError); 4] = [
+            (b" ", None, ReadError::Empty { promise: ct() }),
+            (
+                b"\xEF\xBB\xBF\xff",
+                None,
+                ReadError::NotUtf8 {
+                    at: 3,
+                    promise: ct(),
+                },
+            ),
+            (
+                b"<html>",
+                None,
+                ReadError::NotJson {
+                    promise: ct(),
+                    detail: "expected value at line 1 column 1".into(),
+                    hint: Some(JsonHint::Html),
+                },
+            ),
+            (
+                b"7",
+                Some(Format::Ietf),
+                ReadError::NotObject {
+                    found: "a number",
+                    promise: Promise::Forced(Format::Ietf),
+                },
+            ),
+        ];
+        for (body, forced, want) in cases {
+            assert_eq!(
+                super::read(body, Some("application/json"), forced),
+                Err(want)
+            );
+        }
+    }
 
     #[test]
     fn maps_every_vocabulary_word_case_insensitively() {

@@ -1,16 +1,19 @@
 //! Probing one target over HTTP: timeouts, body cap, confirmation retry, latency, certificate
-//! expiry, same-host redirects. A probe never returns an error: a broken service is an outcome.
+//! expiry, same-host redirects. A probe never returns an error: a broken service is an outcome
+//! that carries the typed [`ProbeError`].
 
-mod reason;
+mod error;
 mod redirect;
 mod tls;
+mod transport;
 
 use crate::check::config::Target;
-use reason::{describe_bytes, describe_duration, Phase};
 use std::time::Duration;
 use tokio::time::Instant;
+use transport::Phase;
 
-pub use redirect::MAX_REDIRECTS;
+pub use error::ProbeError;
+pub use redirect::{RedirectRefused, MAX_REDIRECTS};
 
 /// What one probe of a target observed (after any confirmation retries).
 #[derive(Clone, Debug, PartialEq)]
@@ -22,7 +25,7 @@ pub struct ProbeOutcome {
     /// Whole days until the server certificate expires, for https.
     pub cert_days_remaining: Option<i64>,
     /// The response, or why none arrived (`connection refused`, `timed out after 10s`, …).
-    pub result: Result<Response, String>,
+    pub result: Result<Response, ProbeError>,
 }
 
 /// A response that arrived.
@@ -33,7 +36,7 @@ pub struct Response {
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
     /// The (decompressed) body, or why it could not be read in full (`body exceeds 1 MiB`).
-    pub body: Result<Vec<u8>, String>,
+    pub body: Result<Vec<u8>, ProbeError>,
 }
 
 /// The `User-Agent` every probe sends.
@@ -55,7 +58,7 @@ fn builder() -> reqwest::ClientBuilder {
         .redirect(redirect::policy())
         .tls_info(true)
         .pool_idle_timeout(POOL_IDLE)
-        .connector_layer(reason::MarkConnectLayer)
+        .connector_layer(transport::MarkConnectLayer)
 }
 
 /// Probes one target; never fails, never panics.
@@ -68,48 +71,54 @@ pub async fn probe(client: &reqwest::Client, target: &Target) -> ProbeOutcome {
                 private = c;
                 &private
             }
-            Err(reason) => {
-                return ProbeOutcome {
-                    attempts: 1,
-                    latency_ms: None,
-                    cert_days_remaining: None,
-                    result: Err(reason),
-                }
-            }
+            Err(error) => return failed(error, None),
         },
     };
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let attempt = attempt(client, target).await;
+        let outcome = attempt(client, target).await;
+        let confirm = worth_confirming(&outcome);
         tracing::debug!(
             target = %target.name,
             attempt = attempts,
-            latency_ms = attempt.outcome.latency_ms,
-            transient = attempt.transient,
+            latency_ms = outcome.latency_ms,
+            error_kind = outcome.error().map(ProbeError::kind),
+            transient = confirm,
             "probe attempt finished"
         );
-        if attempt.transient && attempts <= target.retries {
+        if confirm && attempts <= target.retries {
             tokio::time::sleep(target.retry_delay).await;
             continue;
         }
         return ProbeOutcome {
             attempts,
-            ..attempt.outcome
+            ..outcome
         };
     }
 }
 
-/// One attempt, and whether its failure looks transient (worth a confirmation retry).
-struct Attempt {
-    outcome: ProbeOutcome,
-    transient: bool,
+impl ProbeOutcome {
+    /// The failure of this outcome, if any: no response, or a body that was not read in full.
+    pub fn error(&self) -> Option<&ProbeError> {
+        match &self.result {
+            Err(e) => Some(e),
+            Ok(response) => response.body.as_ref().err(),
+        }
+    }
 }
 
-async fn attempt(client: &reqwest::Client, target: &Target) -> Attempt {
+/// Whether an attempt's outcome may change on a confirmation retry: a transient failure (see
+/// [`ProbeError::is_transient`]) or an HTTP 5xx.
+fn worth_confirming(outcome: &ProbeOutcome) -> bool {
+    let server_error = outcome.result.as_ref().is_ok_and(|r| r.status >= 500);
+    server_error || outcome.error().is_some_and(ProbeError::is_transient)
+}
+
+async fn attempt(client: &reqwest::Client, target: &Target) -> ProbeOutcome {
     let start = Instant::now();
     let deadline = start + target.timeout;
-    let limit = describe_duration(target.timeout);
+    let limit = target.timeout;
     let elapsed_ms = || u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     let mut request = client.request(target.method.clone(), target.url.clone());
@@ -131,14 +140,14 @@ async fn attempt(client: &reqwest::Client, target: &Target) -> Attempt {
         .await;
     let mut response = match sent {
         Err(_elapsed) => {
-            let reason = if phase.connecting() {
-                format!("connect timed out after {limit}")
+            let error = if phase.connecting() {
+                ProbeError::ConnectTimeout { limit }
             } else {
-                format!("timed out after {limit} waiting for response headers")
+                ProbeError::HeaderTimeout { limit }
             };
-            return failed(reason, Some(elapsed_ms()));
+            return failed(error, Some(elapsed_ms()));
         }
-        Ok(Err(e)) => return failed(reason::transport(&e, &target.url), Some(elapsed_ms())),
+        Ok(Err(e)) => return failed(transport::transport(&e, &target.url), Some(elapsed_ms())),
         Ok(Ok(r)) => r,
     };
 
@@ -159,62 +168,52 @@ async fn attempt(client: &reqwest::Client, target: &Target) -> Attempt {
             .unwrap_or(cap)
             .min(cap),
     );
-    let mut body_error: Option<(String, bool)> = None;
+    let mut body_error: Option<ProbeError> = None;
     loop {
         match tokio::time::timeout_at(deadline, response.chunk()).await {
             Err(_elapsed) => {
-                body_error = Some((
-                    format!(
-                        "timed out after {limit} reading the body ({} received)",
-                        describe_bytes(body.len())
-                    ),
-                    true,
-                ));
+                body_error = Some(ProbeError::BodyTimeout {
+                    limit,
+                    received: body.len(),
+                });
                 break;
             }
             Ok(Ok(None)) => break,
             Ok(Ok(Some(chunk))) => {
                 if body.len() + chunk.len() > cap {
-                    body_error = Some((format!("body exceeds {}", describe_bytes(cap)), false));
+                    body_error = Some(ProbeError::BodyTooLarge { cap });
                     break;
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(Err(e)) => {
-                body_error = Some((reason::body(&e, body.len()), true));
+                body_error = Some(transport::body(&e, body.len()));
                 break;
             }
         }
     }
-    let latency_ms = Some(elapsed_ms());
-    let (body, body_transient) = match body_error {
-        None => (Ok(body), false),
-        Some((reason, transient)) => (Err(reason), transient),
-    };
-    Attempt {
-        transient: status >= 500 || body_transient,
-        outcome: ProbeOutcome {
-            attempts: 1,
-            latency_ms,
-            cert_days_remaining,
-            result: Ok(Response {
-                status,
-                content_type,
-                body,
-            }),
-        },
+    ProbeOutcome {
+        attempts: 1,
+        latency_ms: Some(elapsed_ms()),
+        cert_days_remaining,
+        result: Ok(Response {
+            status,
+            content_type,
+            body: match body_error {
+                None => Ok(body),
+                Some(error) => Err(error),
+            },
+        }),
     }
 }
 
-fn failed(reason: String, latency_ms: Option<u64>) -> Attempt {
-    Attempt {
-        transient: true,
-        outcome: ProbeOutcome {
-            attempts: 1,
-            latency_ms,
-            cert_days_remaining: None,
-            result: Err(reason),
-        },
+/// An outcome without a response.
+fn failed(error: ProbeError, latency_ms: Option<u64>) -> ProbeOutcome {
+    ProbeOutcome {
+        attempts: 1,
+        latency_ms,
+        cert_days_remaining: None,
+        result: Err(error),
     }
 }
 

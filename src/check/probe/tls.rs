@@ -1,5 +1,6 @@
 //! Certificates: days until the peer certificate expires, and clients that trust a private CA.
 
+use super::error::ProbeError;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -13,7 +14,7 @@ pub fn days_until_expiry(der: &[u8], now: chrono::DateTime<chrono::Utc>) -> Opti
 }
 
 /// One client per CA file, built on first use and shared afterwards (like the main client).
-pub(super) fn client_with_ca(path: &Path) -> Result<reqwest::Client, String> {
+pub(super) fn client_with_ca(path: &Path) -> Result<reqwest::Client, ProbeError> {
     static CLIENTS: OnceLock<Mutex<HashMap<PathBuf, reqwest::Client>>> = OnceLock::new();
     let clients = CLIENTS.get_or_init(|| Mutex::new(HashMap::new()));
     // A poisoned lock only means another probe panicked mid-insert; the map is still usable.
@@ -21,14 +22,23 @@ pub(super) fn client_with_ca(path: &Path) -> Result<reqwest::Client, String> {
     if let Some(c) = map.get(path) {
         return Ok(c.clone());
     }
-    let shown = path.display();
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read ca_file {shown}: {e}"))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| format!("ca_file {shown} is not PEM: {e}"))?;
+    let shown = path.display().to_string();
+    let pem = std::fs::read(path).map_err(|e| ProbeError::CaFileUnreadable {
+        path: shown.clone(),
+        detail: e.to_string(),
+    })?;
+    let certs =
+        reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ProbeError::CaFileNotPem {
+            path: shown.clone(),
+            detail: e.to_string(),
+        })?;
     let client = super::builder()
         .tls_certs_merge(certs)
         .build()
-        .map_err(|e| format!("cannot build an HTTP client trusting {shown}: {e}"))?;
+        .map_err(|e| ProbeError::CaClient {
+            path: shown,
+            detail: e.to_string(),
+        })?;
     map.insert(path.to_path_buf(), client.clone());
     Ok(client)
 }
