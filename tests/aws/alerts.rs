@@ -264,7 +264,7 @@ async fn first_failing_run_publishes_one_fail_with_subject_body_and_attributes()
     );
     assert_eq!(env["Message"].as_str().unwrap(), rendered.email);
     let body = rendered.email.as_str();
-    assert!(body.contains("  FAIL market_data\n    Reason: stale 33\n    fresh_symbols=0, stale_symbols=33, max_age_minutes=47.5\n    Hint: Restart market updater: docker compose --profile aws restart market-updater-aws\n"), "{body}");
+    assert!(body.contains("  FAIL market_data\n    Reason: stale 33\n    fresh_symbols=0 stale_symbols=33 max_age_minutes=47.5\n    Hint: Restart market updater: docker compose --profile aws restart market-updater-aws\n"), "{body}");
     assert!(rendered.sms.len() <= 140 && rendered.sms.is_ascii());
     assert!(rendered.sms.starts_with(&format!(
         "FAIL {name}: market_data(stale 33), signal_monitor(not running) "

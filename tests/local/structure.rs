@@ -32,32 +32,6 @@ const DATA_TABLES: &[(&str, &str, &str)] = &[];
 /// file under that folder (the format files are being renamed).
 const KNOWN_VIOLATIONS: &[Known] = &[
     Known {
-        rule: Rule::Cycle,
-        files: &["src/check/formats/"],
-        function: "",
-        note: "every format file uses formats/mod.rs (status vocabulary, shared helpers) while \
-               mod.rs calls each format to detect and read: move the shared part into a sibling",
-    },
-    Known {
-        rule: Rule::Cycle,
-        files: &["src/check/probe/mod.rs", "src/check/probe/tls.rs"],
-        function: "",
-        note: "probe/mod.rs calls tls::client_with_ca while tls.rs calls super::builder: move \
-               the client builder into a sibling",
-    },
-    Known {
-        rule: Rule::LongFunction,
-        files: &["src/check/formats/ietf.rs"],
-        function: "parse",
-        note: "83 lines",
-    },
-    Known {
-        rule: Rule::LongFunction,
-        files: &["src/check/probe/mod.rs"],
-        function: "attempt",
-        note: "99 lines",
-    },
-    Known {
         rule: Rule::LongFunction,
         files: &["src/sinks/alert/message.rs"],
         function: "email",
@@ -68,12 +42,6 @@ const KNOWN_VIOLATIONS: &[Known] = &[
         files: &["src/sinks/alert/policy.rs"],
         function: "decide",
         note: "81 lines",
-    },
-    Known {
-        rule: Rule::LongFunction,
-        files: &["src/sinks/metrics/datums.rs"],
-        function: "datums",
-        note: "88 lines",
     },
 ];
 

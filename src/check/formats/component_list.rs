@@ -2,9 +2,8 @@
 //! HEALTHY/WARNING/CRITICAL/DOWN plus `components[]` with `component_id`, `status`,
 //! `key_metrics[]` (name, value, unit) and `last_error`.
 
-use super::{
-    component, malformed, measurement, measurements, status_field, texts, Format, Object, Parsed,
-};
+use super::fields::{component, malformed, measurement, measurements, status_field, texts};
+use super::shape::{Format, Object, Parsed};
 use crate::check::report::{ComponentResult, Measurement};
 use serde_json::Value as Json;
 
@@ -78,7 +77,7 @@ mod tests {
     use crate::check::report::{Status, Value};
 
     fn parse_str(body: &str) -> Parsed {
-        parse(&crate::check::formats::test_object(body))
+        parse(&crate::check::formats::fields::test_object(body))
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The component map (`/api/health/system`): `global_status` plus one object per component, each
 //! with a `status` word and numbers/booleans (`fresh_symbols`, `is_running`) kept as measurements.
 
-use super::{status_field, status_object, Format, Object, Parsed};
+use super::fields::{status_field, status_object};
+use super::shape::{Format, Object, Parsed};
 
 /// Top-level keys that describe the response, not a component.
 const NOT_COMPONENTS: [&str; 2] = ["global_status", "timestamp"];
@@ -31,7 +32,7 @@ mod tests {
     use crate::check::report::{Measurement, Status, Value};
 
     fn parse_str(body: &str) -> Parsed {
-        parse(&crate::check::formats::test_object(body))
+        parse(&crate::check::formats::fields::test_object(body))
     }
 
     #[test]

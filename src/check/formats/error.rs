@@ -1,7 +1,7 @@
 //! Why a body that promised JSON could not be read: the error [`read`](super::read) returns, and
 //! what was promised (a JSON content type, or a forced format), quoted in every reason.
 
-use super::Format;
+use super::shape::Format;
 
 /// A body that was declared (or forced) to be JSON and is not a readable JSON object. `Display`
 /// is the reason the target FAILs with.

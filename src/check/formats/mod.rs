@@ -1,129 +1,28 @@
-//! Health response formats: detection, the shared status vocabulary, and the parsed shape every
-//! format produces. One file per format; none of them knows about HTTP transport or AWS.
+//! Health response formats: detection and `read`, body → format, declared status and components.
+//! One file per format; `shape` holds what they produce, `fields` what they share (the status
+//! vocabulary, field readers). None of them knows about HTTP transport or AWS.
 
-use crate::check::report::{ComponentResult, Measurement, Status, Value};
 use crate::check::text::{kind, printable};
-use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 mod aspnet;
 mod component_list;
 mod component_map;
 mod error;
+mod fields;
 mod ietf;
 mod kubernetes;
 mod microprofile;
 mod service_lists;
+mod shape;
 mod simple;
 mod spring;
 mod terminus;
 
 pub use error::{JsonHint, Promise, ReadError};
-
-/// A health response format the canary can read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    /// The component map: `global_status` plus one object per component with `status` and numbers.
-    ComponentMap,
-    /// The service lists: `status` OK/DEGRADED/CRITICAL with `services`/`infrastructure` lists.
-    ServiceLists,
-    /// The component list: `overall_status` plus `components[]` with `key_metrics[]`.
-    ComponentList,
-    /// IETF draft-inadarei-api-health-check (`application/health+json`).
-    Ietf,
-    /// Spring Boot Actuator (`components`, or pre-2.2 `details`).
-    Spring,
-    /// ASP.NET Core health checks (JSON writer, or the plain-text default).
-    Aspnet,
-    /// MicroProfile Health (`checks[]` with `name`/`status`).
-    Microprofile,
-    /// NestJS Terminus (`info`/`error`/`details`).
-    Terminus,
-    /// Kubernetes `/readyz?verbose` text (`[+]name ok`).
-    Kubernetes,
-    /// A bare `{"status":"ok"}`-style body.
-    Simple,
-    /// Anything else: judged by the HTTP status alone.
-    Http,
-}
-
-impl Format {
-    /// Every format, in detection-priority order.
-    pub const ALL: [Format; 11] = [
-        Format::ComponentMap,
-        Format::ServiceLists,
-        Format::ComponentList,
-        Format::Ietf,
-        Format::Spring,
-        Format::Aspnet,
-        Format::Microprofile,
-        Format::Terminus,
-        Format::Kubernetes,
-        Format::Simple,
-        Format::Http,
-    ];
-
-    /// The name used in config files and reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::ComponentMap => "component_map",
-            Format::ServiceLists => "service_lists",
-            Format::ComponentList => "component_list",
-            Format::Ietf => "ietf",
-            Format::Spring => "spring",
-            Format::Aspnet => "aspnet",
-            Format::Microprofile => "microprofile",
-            Format::Terminus => "terminus",
-            Format::Kubernetes => "kubernetes",
-            Format::Simple => "simple",
-            Format::Http => "http",
-        }
-    }
-
-    /// Parses a config name (`auto` is handled by the caller as "no forced format"). The names
-    /// of earlier releases are still accepted, so existing configs keep working.
-    pub fn from_name(name: &str) -> Option<Format> {
-        Format::ALL
-            .into_iter()
-            .find(|f| f.as_str() == name)
-            .or_else(|| {
-                FORMER_NAMES
-                    .iter()
-                    .find(|(former, _)| *former == name)
-                    .map(|(_, f)| *f)
-            })
-    }
-}
-
-/// Names earlier releases used for the first formats, and what they are called now.
-const FORMER_NAMES: [(&str, Format); 3] = [
-    ("seed_components", Format::ComponentMap),
-    ("seed_aggregator", Format::ServiceLists),
-    ("seed_component_list", Format::ComponentList),
-];
-
-/// A status word the service declared, mapped onto the canary's vocabulary.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Declared {
-    /// The word verbatim (`DEGRADED`, `UP`, `Healthy`).
-    pub word: String,
-    /// Its mapping.
-    pub status: Status,
-    /// Set when the word is not in the vocabulary (`unknown status 'X'`).
-    pub reason: Option<String>,
-}
-
-/// What a format made of a body.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Parsed {
-    /// The format the body was read as.
-    pub format: Format,
-    /// The service's own overall status, when the format has one.
-    pub declared: Option<Declared>,
-    /// Every component the body described, judged by its own status word.
-    pub components: Vec<ComponentResult>,
-}
+pub use fields::{declared, map_status};
+use shape::Object;
+pub use shape::{Declared, Format, Parsed};
 
 /// What [`read`] made of a body: the format's reading, and the body as JSON when it is JSON
 /// (what conditions read), so no caller parses the body a second time.
@@ -361,187 +260,10 @@ pub fn is_json_content_type(content_type: &str) -> bool {
     media == "application/json" || media == "text/json" || media.ends_with("+json")
 }
 
-impl Parsed {
-    /// A body judged by the HTTP status alone.
-    pub fn http() -> Parsed {
-        Parsed {
-            format: Format::Http,
-            declared: None,
-            components: Vec::new(),
-        }
-    }
-}
-
-/// A JSON object, keys in body order (serde_json `preserve_order`; a duplicate key keeps its
-/// first position and its last value).
-pub(crate) type Object = serde_json::Map<String, Json>;
-
-/// Test helper: a JSON object literal, for the per-format parsers' unit tests.
-#[cfg(test)]
-pub(crate) fn test_object(body: &str) -> Object {
-    match serde_json::from_str(body) {
-        Ok(Json::Object(map)) => map,
-        other => panic!("test body is not a JSON object: {other:?}"),
-    }
-}
-
-/// Reads the status word in `object[key]`: a word is mapped with [`map_status`]; a missing key or
-/// a value of another type is FAIL with a reason naming the key and what was found.
-pub(crate) fn status_field(object: &Object, key: &str) -> Declared {
-    match object.get(key) {
-        Some(Json::String(word)) => declared(word),
-        Some(other) => {
-            let text = printable(&other.to_string());
-            Declared {
-                reason: Some(format!(
-                    "{key} is {} ({text}), expected a status word",
-                    kind(other)
-                )),
-                word: text,
-                status: Status::Fail,
-            }
-        }
-        None => Declared {
-            word: String::new(),
-            status: Status::Fail,
-            reason: Some(format!("no '{key}' field")),
-        },
-    }
-}
-
-/// Numbers and booleans of an object, in body order, as measurements; `skip` names fields that
-/// are not measurements. Nulls, strings, arrays and objects are not measurements.
-pub(crate) fn measurements(object: &Object, skip: &[&str]) -> Vec<Measurement> {
-    object
-        .iter()
-        .filter(|(name, _)| !skip.contains(&name.as_str()))
-        .filter_map(|(name, value)| measurement(name, value, None))
-        .collect()
-}
-
-/// One measurement from a number or a boolean; `None` for any other value.
-pub(crate) fn measurement(name: &str, value: &Json, unit: Option<&str>) -> Option<Measurement> {
-    let value = match value {
-        Json::Number(n) => Value::Number(n.as_f64().filter(|f| f.is_finite())?),
-        Json::Bool(b) => Value::Bool(*b),
-        _ => return None,
-    };
-    Some(Measurement {
-        name: name.to_string(),
-        value,
-        unit: unit.map(str::to_string),
-    })
-}
-
-/// The non-empty string fields among `keys`, in the order of `keys`, for a reason.
-pub(crate) fn texts(object: &Object, keys: &[&str]) -> Vec<String> {
-    keys.iter()
-        .filter_map(|k| object.get(*k).and_then(Json::as_str))
-        .filter(|t| !t.trim().is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// Joins reason parts, each made [`printable`]; `None` when there are none.
-pub(crate) fn join_reasons(parts: impl IntoIterator<Item = String>) -> Option<String> {
-    let parts: Vec<String> = parts
-        .into_iter()
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| printable(&p))
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("; "))
-}
-
-/// A component from its declared status plus what the service said about it.
-pub(crate) fn component(
-    name: &str,
-    status: Declared,
-    said: Vec<String>,
-    measurements: Vec<Measurement>,
-) -> ComponentResult {
-    let mut reason = join_reasons(status.reason.clone().into_iter().chain(said));
-    if reason.is_none() && status.status != Status::Pass {
-        // A bare "FAIL" pages nobody usefully: name the word and any flags that are down.
-        let down: Vec<String> = measurements
-            .iter()
-            .filter(|m| m.value == Value::Bool(false))
-            .map(|m| format!("{}=false", printable(&m.name)))
-            .collect();
-        let flags = if down.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", down.join(", "))
-        };
-        reason = Some(format!(
-            "service reports {}{flags}",
-            printable(&status.word)
-        ));
-    }
-    ComponentResult {
-        name: name.to_string(),
-        status: status.status,
-        reason,
-        measurements,
-    }
-}
-
-/// A component given as an object with a `status` word (texts from `text_keys` become its
-/// reason, other numbers and flags its measurements), or as a bare status word; anything else
-/// is `malformed`. Shared by the formats whose components are `{ "status": …, … }` maps.
-pub(crate) fn status_object(name: &str, value: &Json, text_keys: &[&str]) -> ComponentResult {
-    match value {
-        Json::Object(fields) => component(
-            name,
-            status_field(fields, "status"),
-            texts(fields, text_keys),
-            measurements(fields, &["status"]),
-        ),
-        Json::String(word) => component(name, declared(word), Vec::new(), Vec::new()),
-        other => malformed(name, other),
-    }
-}
-
-/// A component whose value is not the object the format expects: FAIL, saying what was found.
-pub(crate) fn malformed(name: &str, value: &Json) -> ComponentResult {
-    ComponentResult {
-        name: name.to_string(),
-        status: Status::Fail,
-        reason: Some(format!(
-            "expected an object with a status, found {}",
-            kind(value)
-        )),
-        measurements: Vec::new(),
-    }
-}
-
-/// Maps a status word onto PASS / WARN / FAIL, case-insensitively.
-/// An unknown word is WARN with reason `unknown status 'X'`.
-pub fn map_status(word: &str) -> (Status, Option<String>) {
-    match word.trim().to_ascii_lowercase().as_str() {
-        "pass" | "ok" | "up" | "healthy" | "green" => (Status::Pass, None),
-        "warn" | "warning" | "degraded" | "unknown" | "yellow" => (Status::Warn, None),
-        "fail" | "error" | "down" | "critical" | "unhealthy" | "out_of_service"
-        | "shutting_down" | "red" => (Status::Fail, None),
-        _ => (
-            Status::Warn,
-            Some(format!("unknown status '{}'", printable(word))),
-        ),
-    }
-}
-
-/// A declared status from a word.
-pub fn declared(word: &str) -> Declared {
-    let (status, reason) = map_status(word);
-    Declared {
-        word: word.to_string(),
-        status,
-        reason,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::report::Status;
 
     /// [`super::read`] as most of these tests compare it: the format's reading, or the reason.
     fn read(body: &[u8], ct: Option<&str>, forced: Option<Format>) -> Result<Parsed, String> {

@@ -2,7 +2,8 @@
 //! `services` and `infrastructure` as lists of names under `ok` / `degraded` / `down`,
 //! `critical_failures`, and `performance` numbers.
 
-use super::{declared, join_reasons, measurements, status_field, Format, Object, Parsed};
+use super::fields::{declared, join_reasons, measurements, status_field};
+use super::shape::{Format, Object, Parsed};
 use crate::check::report::{ComponentResult, Status};
 use crate::check::text::{kind, printable};
 use serde_json::Value as Json;
@@ -164,7 +165,7 @@ mod tests {
     use crate::check::report::Value;
 
     fn parse_str(body: &str) -> Parsed {
-        parse(&crate::check::formats::test_object(body))
+        parse(&crate::check::formats::fields::test_object(body))
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //! expiry, same-host redirects. A probe never returns an error: a broken service is an outcome
 //! that carries the typed [`ProbeError`].
 
+mod client;
 mod error;
 mod redirect;
 mod tls;
 mod transport;
 
 use crate::check::config::Target;
-use std::time::Duration;
 use tokio::time::Instant;
 use transport::Phase;
 
@@ -39,34 +39,14 @@ pub struct Response {
     pub body: Result<Vec<u8>, ProbeError>,
 }
 
-/// The `User-Agent` every probe sends.
-pub const USER_AGENT: &str = concat!("health-canary/", env!("CARGO_PKG_VERSION"));
-
-/// How long an idle pooled connection is kept. Short, because a Lambda sandbox is frozen between
-/// runs and a connection parked for minutes is likely dead on the server side.
-const POOL_IDLE: Duration = Duration::from_secs(30);
-
-/// Builds the HTTP client every probe shares (built once, at init).
-pub fn build_client() -> Result<reqwest::Client, reqwest::Error> {
-    builder().build()
-}
-
-/// The shared client settings; a target with a private CA gets a client built from the same.
-fn builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .redirect(redirect::policy())
-        .tls_info(true)
-        .pool_idle_timeout(POOL_IDLE)
-        .connector_layer(transport::MarkConnectLayer)
-}
+pub use client::{build_client, USER_AGENT};
 
 /// Probes one target; never fails, never panics.
 pub async fn probe(client: &reqwest::Client, target: &Target) -> ProbeOutcome {
     let private;
     let client = match &target.ca_file {
         None => client,
-        Some(path) => match tls::client_with_ca(path) {
+        Some(path) => match client::with_ca(path) {
             Ok(c) => {
                 private = c;
                 &private
@@ -121,22 +101,12 @@ async fn attempt(client: &reqwest::Client, target: &Target) -> ProbeOutcome {
     let limit = target.timeout;
     let elapsed_ms = || u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
 
-    let mut request = client.request(target.method.clone(), target.url.clone());
-    request = request.header(
-        reqwest::header::ACCEPT,
-        "application/health+json, application/json;q=0.9, */*;q=0.8",
-    );
-    for (name, value) in &target.headers {
-        // Config validation already checked the value; a failure here only skips the header.
-        if let Ok(mut v) = reqwest::header::HeaderValue::from_str(value.expose()) {
-            v.set_sensitive(true);
-            request = request.header(name.as_str(), v);
-        }
-    }
-
     let phase = Phase::new();
     let sent = phase
-        .scope(tokio::time::timeout_at(deadline, request.send()))
+        .scope(tokio::time::timeout_at(
+            deadline,
+            request(client, target).send(),
+        ))
         .await;
     let mut response = match sent {
         Err(_elapsed) => {
@@ -161,37 +131,7 @@ async fn attempt(client: &reqwest::Client, target: &Target) -> ProbeOutcome {
         .get::<reqwest::tls::TlsInfo>()
         .and_then(|info| info.peer_certificate())
         .and_then(|der| tls::days_until_expiry(der, chrono::Utc::now()));
-
-    let cap = target.max_body_bytes;
-    let mut body: Vec<u8> = Vec::with_capacity(
-        usize::try_from(response.content_length().unwrap_or(0))
-            .unwrap_or(cap)
-            .min(cap),
-    );
-    let mut body_error: Option<ProbeError> = None;
-    loop {
-        match tokio::time::timeout_at(deadline, response.chunk()).await {
-            Err(_elapsed) => {
-                body_error = Some(ProbeError::BodyTimeout {
-                    limit,
-                    received: body.len(),
-                });
-                break;
-            }
-            Ok(Ok(None)) => break,
-            Ok(Ok(Some(chunk))) => {
-                if body.len() + chunk.len() > cap {
-                    body_error = Some(ProbeError::BodyTooLarge { cap });
-                    break;
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(Err(e)) => {
-                body_error = Some(transport::body(&e, body.len()));
-                break;
-            }
-        }
-    }
+    let body = read_body(&mut response, deadline, limit, target.max_body_bytes).await;
     ProbeOutcome {
         attempts: 1,
         latency_ms: Some(elapsed_ms()),
@@ -199,11 +139,60 @@ async fn attempt(client: &reqwest::Client, target: &Target) -> ProbeOutcome {
         result: Ok(Response {
             status,
             content_type,
-            body: match body_error {
-                None => Ok(body),
-                Some(error) => Err(error),
-            },
+            body,
         }),
+    }
+}
+
+/// The request one attempt sends: the target's method, URL and headers (values marked
+/// sensitive, so no log of the HTTP stack prints them).
+fn request(client: &reqwest::Client, target: &Target) -> reqwest::RequestBuilder {
+    let mut request = client
+        .request(target.method.clone(), target.url.clone())
+        .header(
+            reqwest::header::ACCEPT,
+            "application/health+json, application/json;q=0.9, */*;q=0.8",
+        );
+    for (name, value) in &target.headers {
+        // Config validation already checked the value; a failure here only skips the header.
+        if let Ok(mut v) = reqwest::header::HeaderValue::from_str(value.expose()) {
+            v.set_sensitive(true);
+            request = request.header(name.as_str(), v);
+        }
+    }
+    request
+}
+
+/// Streams the body until it ends, the deadline passes or it would grow past `cap` (counted
+/// after decompression, so a compression bomb stops at the cap).
+async fn read_body(
+    response: &mut reqwest::Response,
+    deadline: Instant,
+    limit: std::time::Duration,
+    cap: usize,
+) -> Result<Vec<u8>, ProbeError> {
+    let mut body: Vec<u8> = Vec::with_capacity(
+        usize::try_from(response.content_length().unwrap_or(0))
+            .unwrap_or(cap)
+            .min(cap),
+    );
+    loop {
+        match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Err(_elapsed) => {
+                return Err(ProbeError::BodyTimeout {
+                    limit,
+                    received: body.len(),
+                })
+            }
+            Ok(Ok(None)) => return Ok(body),
+            Ok(Ok(Some(chunk))) => {
+                if body.len() + chunk.len() > cap {
+                    return Err(ProbeError::BodyTooLarge { cap });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Err(e)) => return Err(transport::body(&e, body.len())),
+        }
     }
 }
 

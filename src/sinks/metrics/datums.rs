@@ -159,13 +159,32 @@ pub fn datums(report: &Report, settings: &MetricsConfig) -> Datums {
         }
     }
 
-    let mut component_level = Vec::new();
+    let (mut component_level, measurements) = component_datums(report, settings, &canary);
+    component_level.extend(measurements);
+    let dropped = component_level.len().saturating_sub(MAX_COMPONENT_DATUMS);
+    component_level.truncate(MAX_COMPONENT_DATUMS);
+    out.extend(component_level);
+    Datums {
+        datums: out,
+        dropped,
+    }
+}
+
+/// Component statuses and measurements (per `settings.measurements`), each in report order and
+/// apart, so the series guard can keep every status before any measurement.
+fn component_datums(
+    report: &Report,
+    settings: &MetricsConfig,
+    canary: &str,
+) -> (Vec<Datum>, Vec<Datum>) {
+    let at = report.checked_at;
+    let mut statuses = Vec::new();
     let mut measurements = Vec::new();
     for target in &report.targets {
         let target_name = sanitize(&target.name, Key::DimensionValue);
         for component in &target.components {
             let dims = vec![
-                (DIM_CANARY, canary.clone()),
+                (DIM_CANARY, canary.to_string()),
                 (DIM_TARGET, target_name.clone()),
                 (
                     DIM_COMPONENT,
@@ -187,7 +206,7 @@ pub fn datums(report: &Report, settings: &MetricsConfig) -> Datums {
                     });
                 }
             }
-            component_level.push(datum(
+            statuses.push(datum(
                 contract::COMPONENT_STATUS,
                 &dims,
                 component.status.metric_value(),
@@ -195,14 +214,7 @@ pub fn datums(report: &Report, settings: &MetricsConfig) -> Datums {
             ));
         }
     }
-    component_level.extend(measurements);
-    let dropped = component_level.len().saturating_sub(MAX_COMPONENT_DATUMS);
-    component_level.truncate(MAX_COMPONENT_DATUMS);
-    out.extend(component_level);
-    Datums {
-        datums: out,
-        dropped,
-    }
+    (statuses, measurements)
 }
 
 /// Splits datums into PutMetricData calls: at most [`MAX_DATUMS_PER_CALL`] datums and
