@@ -1,6 +1,7 @@
 //! Shared test helpers: local HTTP servers on ephemeral ports, the built CLI, LocalStack access.
 #![allow(dead_code)]
 
+pub mod cfn;
 pub mod fault_proxy;
 
 use std::future::Future;
