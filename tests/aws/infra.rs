@@ -1,10 +1,16 @@
-//! The templates deployed into LocalStack: `infra/alarms.yaml` with short periods, driven by the
-//! canary's own metrics, its alarm actions read back from an SQS queue subscribed to the topic.
+//! The templates deployed into LocalStack: `infra/alarms.yaml` driven by the canary's own runs,
+//! its notifications read back from SQS queues (one subscribed with exactly the template's SMS
+//! filter policy: what a phone would get); the root `template.yaml` with its defaults and with its
+//! optional parts; and the environment the template gives the function reaching a real run.
 
+use crate::metrics::{aws_env, list_series, seed_body};
+use crate::support::cfn::{self, scalar, Stack};
 use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus};
 use aws_sdk_cloudwatch::types::StateValue;
-use health_canary::sinks::metrics::contract::{CANARY_HEARTBEAT, COMPONENT_STATUS, DIM_COMPONENT};
+use health_canary::sinks::metrics::contract::CANARY_HEARTBEAT;
+use serde_json::{json, Value as Json};
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Clients for everything these tests touch, pointed at LocalStack by `AWS_ENDPOINT_URL`.
@@ -35,11 +41,6 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000_000)
 }
 
-fn template(rel: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {rel}: {e}"))
-}
-
 /// Creates a stack and waits for CREATE_COMPLETE; returns its outputs.
 async fn deploy(
     c: &Clients,
@@ -67,7 +68,7 @@ async fn deploy(
         .send()
         .await
         .unwrap_or_else(|e| panic!("CreateStack {stack}: {e:?}"));
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let out = c
             .cfn
@@ -101,12 +102,38 @@ async fn deploy(
     }
 }
 
-/// An SQS queue subscribed to `topic`; returns the queue URL.
-async fn subscribe_queue(c: &Clients, topic: &str) -> String {
+/// Runs `scenario` on a new stack name, then deletes the stack whatever happened: its alarms
+/// would otherwise keep LocalStack's scheduler busy for everyone sharing it.
+async fn with_stack<F, Fut>(prefix: &str, scenario: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let stack = unique(prefix);
+    let outcome = tokio::spawn(scenario(stack.clone())).await;
+    let c = clients().await;
+    let _ = c.cfn.delete_stack().stack_name(&stack).send().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// The SMS subscription's filter policy exactly as template.yaml gives it.
+fn sms_filter_policy() -> String {
+    let t = cfn::load("template.yaml");
+    let sms = Stack::new(&t, &[("AlertPhone", "+15555550100")])
+        .properties("SmsSubscription")
+        .expect("SMS subscription");
+    assert_eq!(sms["FilterPolicyScope"].as_str(), Some("MessageAttributes"));
+    serde_json::to_string(&sms["FilterPolicy"]).expect("filter policy JSON")
+}
+
+/// An SQS queue subscribed to `topic`, with `filter_policy` on message attributes when given.
+async fn subscribe_queue(c: &Clients, topic: &str, filter_policy: Option<String>) -> Inbox {
     let url = c
         .sqs
         .create_queue()
-        .queue_name(unique("infra-alarms"))
+        .queue_name(unique("infra-inbox"))
         .send()
         .await
         .expect("CreateQueue")
@@ -126,32 +153,109 @@ async fn subscribe_queue(c: &Clients, topic: &str) -> String {
         .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
         .expect("queue arn")
         .clone();
-    c.sns
+    let mut subscribe = c
+        .sns
         .subscribe()
         .topic_arn(topic)
         .protocol("sqs")
-        .endpoint(arn)
-        .send()
-        .await
-        .expect("Subscribe");
-    url
+        .endpoint(arn);
+    if let Some(policy) = filter_policy {
+        subscribe = subscribe
+            .attributes("FilterPolicy", policy)
+            .attributes("FilterPolicyScope", "MessageAttributes");
+    }
+    subscribe.send().await.expect("Subscribe");
+    Inbox {
+        url,
+        seen: Vec::new(),
+    }
+}
+
+/// Everything an SQS subscriber has received (SNS envelopes), read and deleted as it arrives.
+struct Inbox {
+    url: String,
+    seen: Vec<Json>,
+}
+
+impl Inbox {
+    /// Reads until `pred` holds for a received envelope or `wait` passes; returns it.
+    async fn wait_for(
+        &mut self,
+        c: &Clients,
+        wait: Duration,
+        pred: impl Fn(&Json) -> bool,
+    ) -> Option<Json> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(found) = self.seen.iter().find(|e| pred(e)) {
+                return Some(found.clone());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            let out = c
+                .sqs
+                .receive_message()
+                .queue_url(&self.url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(2)
+                .send()
+                .await
+                .expect("ReceiveMessage");
+            for m in out.messages() {
+                self.seen.push(
+                    serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope"),
+                );
+                if let Some(handle) = m.receipt_handle() {
+                    let _ = c
+                        .sqs
+                        .delete_message()
+                        .queue_url(&self.url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await;
+                }
+            }
+        }
+    }
+
+    /// Like `wait_for`, but a failure names what did arrive.
+    async fn expect(&mut self, c: &Clients, what: &str, pred: impl Fn(&Json) -> bool) -> Json {
+        match self.wait_for(c, Duration::from_secs(60), pred).await {
+            Some(found) => found,
+            None => panic!("no {what} reached the queue; it received {:#?}", self.seen),
+        }
+    }
+}
+
+/// The `severity` message attribute the canary sets on its alerts.
+fn severity(envelope: &Json) -> Option<&str> {
+    envelope["MessageAttributes"]["severity"]["Value"].as_str()
+}
+
+/// `(alarm name, new state, old state)` of a CloudWatch alarm notification.
+fn alarm_change(envelope: &Json) -> Option<(String, String, String)> {
+    let inner: Json = serde_json::from_str(envelope["Message"].as_str()?).ok()?;
+    Some((
+        inner["AlarmName"].as_str()?.to_string(),
+        inner["NewStateValue"].as_str()?.to_string(),
+        inner["OldStateValue"].as_str()?.to_string(),
+    ))
+}
+
+fn is_change(envelope: &Json, alarm: &str, new: &str, old: Option<&str>) -> bool {
+    alarm_change(envelope)
+        .is_some_and(|(a, n, o)| a == alarm && n == new && old.is_none_or(|old| o == old))
 }
 
 /// Runs `health-canary check --config FILE --publish` against LocalStack once; returns its exit
 /// code and output (for the failure message).
-async fn run_canary(config: &std::path::Path) -> (Option<i32>, String) {
+async fn run_canary(config: &Path) -> (Option<i32>, String) {
     let config = config.to_string_lossy().into_owned();
-    let endpoint = crate::support::localstack_endpoint();
     tokio::task::spawn_blocking(move || {
-        let out = crate::support::run_cli(
-            &["check", "--config", &config, "--publish"],
-            &[
-                ("AWS_ENDPOINT_URL", endpoint.as_str()),
-                ("AWS_ACCESS_KEY_ID", "test"),
-                ("AWS_SECRET_ACCESS_KEY", "test"),
-                ("AWS_REGION", "us-east-1"),
-            ],
-        );
+        let env = aws_env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let out = crate::support::run_cli(&["check", "--config", &config, "--publish"], &env);
         (
             out.status.code(),
             format!(
@@ -163,6 +267,11 @@ async fn run_canary(config: &std::path::Path) -> (Option<i32>, String) {
     })
     .await
     .expect("run the CLI")
+}
+
+async fn run_expecting(config: &Path, exit: i32) {
+    let (code, output) = run_canary(config).await;
+    assert_eq!(code, Some(exit), "health-canary check --publish:\n{output}");
 }
 
 async fn alarm_state(c: &Clients, name: &str) -> Option<StateValue> {
@@ -177,11 +286,11 @@ async fn alarm_state(c: &Clients, name: &str) -> Option<StateValue> {
         .and_then(|a| a.state_value().cloned())
 }
 
-/// Polls until the alarm is `want`; with `run = Some((config, exit))` the canary runs before each
-/// poll (as the schedule would, faster) and must exit with `exit`.
+/// Polls until the alarm is `want`; with `run = Some(config)` a healthy canary run (exit 0)
+/// comes before each poll, as the schedule would, faster.
 async fn wait_for_state(
     c: &Clients,
-    run: Option<(&std::path::Path, i32)>,
+    run: Option<&Path>,
     alarm: &str,
     want: StateValue,
 ) -> Duration {
@@ -189,9 +298,8 @@ async fn wait_for_state(
     // Generous bound against hangs: LocalStack evaluates each alarm once per period (10 s here).
     let deadline = start + Duration::from_secs(150);
     loop {
-        if let Some((config, exit)) = run {
-            let (code, output) = run_canary(config).await;
-            assert_eq!(code, Some(exit), "health-canary check --publish:\n{output}");
+        if let Some(config) = run {
+            run_expecting(config, 0).await;
         }
         let state = alarm_state(c, alarm).await;
         if state.as_ref() == Some(&want) {
@@ -205,77 +313,30 @@ async fn wait_for_state(
     }
 }
 
-/// Reads the queue until an alarm notification for `alarm` with state `want` arrives; returns
-/// the alarm JSON SNS carried.
-async fn wait_for_notification(
-    c: &Clients,
-    queue: &str,
-    alarm: &str,
-    want: &str,
-) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        let out = c
-            .sqs
-            .receive_message()
-            .queue_url(queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(2)
-            .send()
-            .await
-            .expect("ReceiveMessage");
-        for m in out.messages() {
-            let envelope: serde_json::Value =
-                serde_json::from_str(m.body().unwrap_or_default()).expect("SNS envelope JSON");
-            let inner: serde_json::Value =
-                serde_json::from_str(envelope["Message"].as_str().unwrap_or_default())
-                    .unwrap_or(serde_json::Value::Null);
-            if inner["AlarmName"] == alarm && inner["NewStateValue"] == want {
-                return inner;
-            }
-            seen.push(inner);
-        }
-    }
-    panic!("no {want} notification for {alarm} reached the queue; saw {seen:#?}")
+/// A canary config file for one seed-format target served by `url`.
+fn write_config(dir: &Path, name: &str, json: Json) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, json.to_string()).expect("write config");
+    path
 }
 
-/// Runs `scenario` on the stack's name, then deletes the stack whatever happened: its alarms
-/// would otherwise keep LocalStack's scheduler busy every 10 s for everyone sharing it.
-async fn with_stack<F, Fut>(scenario: F)
-where
-    F: FnOnce(String) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let stack = unique("health-canary-alarms");
-    let outcome = tokio::spawn(scenario(stack.clone())).await;
-    let c = clients().await;
-    let _ = c.cfn.delete_stack().stack_name(&stack).send().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-#[tokio::test]
-async fn component_alarm_notifies_the_topic_and_canary_stopped_fires_when_runs_stop() {
-    with_stack(alarm_scenario).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phones_hear_the_canary_stop_and_restart_and_its_fail_but_not_its_warn() {
+    with_stack("health-canary-alarms", alarm_scenario).await;
 }
 
 async fn alarm_scenario(stack: String) {
     let c = clients().await;
     let canary = unique("infra-canary");
     let namespace = format!("HealthCanaryTest/{}", unique("ns"));
-    let target = "system";
     let outputs = deploy(
         &c,
         &stack,
-        &template("infra/alarms.yaml"),
+        &cfn::text("infra/alarms.yaml"),
         &[
+            ("AlarmNamePrefix", &stack),
             ("CanaryName", &canary),
             ("Namespace", &namespace),
-            ("Targets", target),
-            ("ComponentTarget", target),
-            ("Components", "market_data,telegram"),
             ("FunctionName", "health-canary-test-fn"),
             ("StatusAlarmActions", "true"),
             ("PeriodSeconds", "10"),
@@ -288,113 +349,158 @@ async fn alarm_scenario(stack: String) {
         .get("AlarmTopicArn")
         .expect("AlarmTopicArn output")
         .clone();
-    assert!(topic.starts_with("arn:aws:sns:"), "{topic}");
-    let queue = subscribe_queue(&c, &topic).await;
+    let mut phone = subscribe_queue(&c, &topic, Some(sms_filter_policy())).await;
+    let mut everyone = subscribe_queue(&c, &topic, None).await;
 
-    // The slots: two listed components, one target, heartbeat, errors; nothing for empty slots.
+    // Four alarms whatever the config holds; the status alarms are the queries the contract test
+    // checked. LocalStack 4.13 stores Metrics Insights alarms but does not evaluate them (its
+    // scheduler takes only alarms with MetricName, Statistic and Period and logs "Given alarm
+    // configuration not yet supported, alarm state will not be evaluated."), so they stay
+    // INSUFFICIENT_DATA here; canary-stopped and errors are plain metric alarms and are evaluated.
     let alarms =
         c.cw.describe_alarms()
-            .alarm_name_prefix(&canary)
+            .alarm_name_prefix(&stack)
             .send()
             .await
             .expect("DescribeAlarms");
-    let mut names: Vec<&str> = alarms
+    let by_name: HashMap<&str, _> = alarms
         .metric_alarms()
         .iter()
-        .filter_map(|a| a.alarm_name())
+        .filter_map(|a| Some((a.alarm_name()?, a)))
         .collect();
+    let mut names: Vec<&str> = by_name.keys().copied().collect();
     names.sort();
-    let component_alarm = format!("{canary}-component-{target}-market_data");
-    let stopped_alarm = format!("{canary}-canary-stopped");
-    assert_eq!(
-        names,
-        [
-            stopped_alarm.clone(),
-            component_alarm.clone(),
-            format!("{canary}-component-{target}-telegram"),
-            format!("{canary}-lambda-errors"),
-            format!("{canary}-target-{target}"),
-        ]
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-    );
+    let [stopped, components, errors, targets] = [
+        "canary-stopped",
+        "component-status",
+        "lambda-errors",
+        "target-status",
+    ]
+    .map(|s| format!("{stack}-{s}"));
+    assert_eq!(names, [&stopped, &components, &errors, &targets]);
+    for (alarm, sql) in [
+        (&components, format!("SELECT MAX(ComponentStatus) FROM \"{namespace}\" WHERE Canary = '{canary}' GROUP BY Target, Component ORDER BY MAX() DESC")),
+        (&targets, format!("SELECT MAX(TargetStatus) FROM \"{namespace}\" WHERE Canary = '{canary}' GROUP BY Target ORDER BY MAX() DESC")),
+    ] {
+        let query = &by_name[alarm.as_str()].metrics()[0];
+        assert_eq!(query.expression(), Some(sql.as_str()), "{alarm}");
+        assert_eq!(query.period(), Some(60), "{alarm}: Metrics Insights periods are whole minutes");
+        eprintln!("{alarm}: {:?} (not evaluated by LocalStack)", by_name[alarm.as_str()].state_value());
+    }
 
-    // The watched service: the seed format, healthy first, then market_data and market_updater FAIL.
-    let fixture = |name: &str| template(&format!("tests/fixtures/formats/seed_components/{name}"));
-    let healthy = crate::support::serve_fixed(200, "application/json", fixture("pass.json")).await;
-    let failing = crate::support::serve_fixed(200, "application/json", fixture("fail.json")).await;
+    // The watched service, in three states; the canary runs with the alarms' names.
+    let fixture = |name: &str| cfn::text(&format!("tests/fixtures/formats/seed_components/{name}"));
+    let servers = [
+        crate::support::serve_fixed(200, "application/json", fixture("pass.json")).await,
+        crate::support::serve_fixed(200, "application/json", fixture("warn.json")).await,
+        crate::support::serve_fixed(200, "application/json", fixture("fail.json")).await,
+    ];
     let dir = tempfile::tempdir().expect("temp dir");
-    let config_for = |name: &str, url: String| {
-        let path = dir.path().join(name);
-        let json = serde_json::json!({
-            "canary": canary,
-            "targets": [{"name": target, "url": url, "retries": 0}],
-            "metrics": {"namespace": namespace, "measurements": "none"},
-        });
-        std::fs::write(&path, json.to_string()).expect("write config");
-        path
+    let config = |name: &str, server: usize, alerts: Json| {
+        let url = servers[server].url("/api/health/system");
+        write_config(
+            dir.path(),
+            name,
+            json!({
+                "canary": canary,
+                "targets": [{"name": "system", "url": url, "retries": 0}],
+                "metrics": {"namespace": namespace, "measurements": "none"},
+                "alerts": alerts,
+            }),
+        )
     };
-    let healthy_config = config_for("healthy.json", healthy.url("/api/health/system"));
-    let failing_config = config_for("failing.json", failing.url("/api/health/system"));
+    // Runs that only keep the heartbeat going send no alerts (no topic).
+    let quiet = config("quiet.json", 0, json!({}));
+    let warn = config(
+        "warn.json",
+        1,
+        json!({"topic_arn": topic, "notify_warn": true}),
+    );
+    let fail = config("fail.json", 2, json!({"topic_arn": topic}));
 
-    // Healthy runs: the heartbeat keeps canary-stopped OK.
-    let ok_after = wait_for_state(
-        &c,
-        Some((&healthy_config, 0)),
-        &stopped_alarm,
-        StateValue::Ok,
-    )
-    .await;
-    eprintln!("canary-stopped OK after {ok_after:?} of healthy runs");
-
-    // market_data FAILs: its alarm goes to ALARM and the action reaches the subscriber.
-    let alarm_after = wait_for_state(
-        &c,
-        Some((&failing_config, 1)),
-        &component_alarm,
-        StateValue::Alarm,
-    )
-    .await;
-    eprintln!("component alarm ALARM after {alarm_after:?} of failing runs");
-    let note = wait_for_notification(&c, &queue, &component_alarm, "ALARM").await;
-    assert_eq!(note["Trigger"]["MetricName"], COMPONENT_STATUS);
-    assert_eq!(note["Trigger"]["Namespace"], namespace.as_str());
-    assert_eq!(note["OldStateValue"], "OK");
+    // A WARN notice goes out (email would get it)...
+    run_expecting(&warn, 0).await;
+    let notice = everyone
+        .expect(&c, "WARN notice", |e| severity(e) == Some("WARN"))
+        .await;
     assert!(
-        note["AlarmDescription"]
+        notice["Subject"]
             .as_str()
             .unwrap_or_default()
-            .contains("component market_data of system is FAIL"),
+            .starts_with("[WARN]"),
+        "{notice}"
+    );
+    let ok_after = wait_for_state(&c, Some(&quiet), &stopped, StateValue::Ok).await;
+    eprintln!("canary-stopped OK after {ok_after:?} of runs");
+
+    // ...the runs stop: canary-stopped fires and the phone hears it...
+    let after = wait_for_state(&c, None, &stopped, StateValue::Alarm).await;
+    eprintln!("canary-stopped ALARM {after:?} after the last run");
+    let note = phone
+        .expect(&c, "canary-stopped ALARM", |e| {
+            is_change(e, &stopped, "ALARM", None)
+        })
+        .await;
+    let inner: Json =
+        serde_json::from_str(note["Message"].as_str().unwrap_or_default()).expect("alarm JSON");
+    assert_eq!(inner["Trigger"]["MetricName"], CANARY_HEARTBEAT);
+    assert_eq!(inner["Trigger"]["Namespace"], namespace.as_str());
+    assert!(
+        note["MessageAttributes"].get("severity").is_none(),
         "{note}"
     );
 
-    // The runs stop: no heartbeat, so canary-stopped fires and notifies.
-    // telegram still PASSes: its alarm, on its own Component dimension, stays OK.
-    assert_eq!(
-        alarm_state(&c, &format!("{canary}-component-{target}-telegram")).await,
-        Some(StateValue::Ok)
-    );
-    let dims = note["Trigger"]["Dimensions"].to_string();
+    // ...a failing run pages, and the runs coming back turn canary-stopped OK, which it hears too.
+    run_expecting(&fail, 1).await;
+    let page = phone
+        .expect(&c, "FAIL alert", |e| severity(e) == Some("FAIL"))
+        .await;
     assert!(
-        dims.contains(DIM_COMPONENT) && dims.contains("market_data"),
-        "{dims}"
+        page["Subject"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("[FAIL]"),
+        "{page}"
     );
+    wait_for_state(&c, Some(&quiet), &stopped, StateValue::Ok).await;
+    phone
+        .expect(&c, "canary-stopped OK", |e| {
+            is_change(e, &stopped, "OK", Some("ALARM"))
+        })
+        .await;
 
-    // The runs stop: no heartbeat, so canary-stopped fires and notifies.
-    let stopped_after = wait_for_state(&c, None, &stopped_alarm, StateValue::Alarm).await;
-    eprintln!("canary-stopped ALARM {stopped_after:?} after the last run");
-    let note = wait_for_notification(&c, &queue, &stopped_alarm, "ALARM").await;
-    assert_eq!(note["Trigger"]["MetricName"], CANARY_HEARTBEAT);
-    assert_eq!(note["OldStateValue"], "OK");
+    // The WARN never reached the phone; everything did reach the unfiltered subscriber.
+    assert!(
+        phone.seen.iter().all(|e| severity(e) != Some("WARN")),
+        "a WARN reached the phone: {:#?}",
+        phone.seen
+    );
+    everyone
+        .expect(&c, "FAIL alert", |e| severity(e) == Some("FAIL"))
+        .await;
+    everyone
+        .expect(&c, "canary-stopped OK", |e| {
+            is_change(e, &stopped, "OK", Some("ALARM"))
+        })
+        .await;
+    assert_eq!(
+        alarm_state(&c, &errors).await,
+        Some(StateValue::Ok),
+        "no function errors"
+    );
 }
 
-/// Puts the nested templates into LocalStack's S3, as `sam package` would into S3, and returns
-/// their TemplateURLs. Plain path-style PUTs: LocalStack does not check S3 signatures.
-async fn upload_nested_templates() -> (String, String) {
+/// The root template as `sam package` would leave it for CloudFormation: the nested templates in
+/// (LocalStack's) S3. Without what this LocalStack cannot create: the function (no Lambda
+/// runtime) and its config layer, whose zip only `sam package` makes and which nothing else uses
+/// (scripts/infra-check builds both and checks the layer's content); and the Slack and Teams
+/// channels (no provider for AWS::Chatbot; tests/local/contract.rs checks their wiring).
+async fn root_template() -> String {
+    use serde_yaml_ng::Value;
     let endpoint = crate::support::localstack_endpoint();
     let bucket = unique("infra-templates");
     let http = reqwest::Client::new();
+    // Plain path-style PUTs: LocalStack does not check S3 signatures.
     let put = |url: String, body: String| {
         let http = http.clone();
         async move {
@@ -403,186 +509,285 @@ async fn upload_nested_templates() -> (String, String) {
         }
     };
     put(format!("{endpoint}/{bucket}"), String::new()).await;
-    let mut urls = Vec::new();
-    for name in ["alarms.yaml", "dashboard.yaml"] {
+    let mut t: Value = serde_yaml_ng::from_str(&cfn::text("template.yaml")).expect("template.yaml");
+    let resources = t["Resources"].as_mapping_mut().expect("Resources");
+    for gone in ["Function", "ConfigLayer", "SlackChannel", "TeamsChannel"] {
+        assert!(resources.remove(gone).is_some(), "template has {gone}");
+    }
+    resources["Alarms"]["Properties"]["Parameters"]["FunctionName"] = Value::from("");
+    for (id, file) in [("Alarms", "alarms.yaml"), ("Dashboard", "dashboard.yaml")] {
         put(
-            format!("{endpoint}/{bucket}/{name}"),
-            template(&format!("infra/{name}")),
+            format!("{endpoint}/{bucket}/{file}"),
+            cfn::text(&format!("infra/{file}")),
         )
         .await;
         // LocalStack maps the virtual-host S3 form onto its own S3.
-        urls.push(format!("https://{bucket}.s3.amazonaws.com/{name}"));
+        resources[id]["Properties"]["Location"] =
+            Value::from(format!("https://{bucket}.s3.amazonaws.com/{file}"));
     }
-    (urls[0].clone(), urls[1].clone())
-}
-
-#[tokio::test]
-async fn root_template_deploys_everything_but_the_function() {
-    use serde_yaml_ng::Value;
-    let c = clients().await;
-    let (alarms_url, dashboard_url) = upload_nested_templates().await;
-    let canary = unique("infra-root");
-    let stack = unique("health-canary-root");
-
-    // LocalStack cannot create the Lambda function here: deploy the rest of the root template.
-    let mut t: Value = serde_yaml_ng::from_str(&template("template.yaml")).expect("template.yaml");
-    let resources = t["Resources"].as_mapping_mut().expect("Resources");
-    assert!(
-        resources.remove("Function").is_some(),
-        "template has a Function"
-    );
-    resources["Alarms"]["Properties"]["Parameters"]["FunctionName"] = Value::from("");
-    resources["Alarms"]["Properties"]["Location"] = Value::from(alarms_url);
-    resources["Dashboard"]["Properties"]["Location"] = Value::from(dashboard_url);
     t["Outputs"]
         .as_mapping_mut()
         .expect("Outputs")
         .remove("FunctionName");
-    let body = serde_yaml_ng::to_string(&t).expect("YAML");
+    serde_yaml_ng::to_string(&t).expect("YAML")
+}
 
-    let outcome = tokio::spawn({
-        let stack = stack.clone();
-        let canary = canary.clone();
-        async move {
-            let c = clients().await;
-            let outputs = deploy(
-                &c,
-                &stack,
-                &body,
-                &[
-                    ("HealthUrl", "https://status.example.com/api/health/system"),
-                    ("CanaryName", &canary),
-                    ("AlertEmail", "ops@example.com"),
-                    ("AlertPhone", "+15555550100"),
-                ],
+/// The stack's alarms by name.
+async fn alarms_of(
+    c: &Clients,
+    stack: &str,
+) -> HashMap<String, aws_sdk_cloudwatch::types::MetricAlarm> {
+    let out =
+        c.cw.describe_alarms()
+            .alarm_name_prefix(format!("{stack}-"))
+            .send()
+            .await
+            .expect("DescribeAlarms");
+    out.metric_alarms()
+        .iter()
+        .filter_map(|a| Some((a.alarm_name()?.to_string(), a.clone())))
+        .collect()
+}
+
+/// Logical ID → status of the stack's resources.
+async fn resource_states(c: &Clients, stack: &str) -> HashMap<String, String> {
+    let out = c
+        .cfn
+        .describe_stack_resources()
+        .stack_name(stack)
+        .send()
+        .await
+        .expect("DescribeStackResources");
+    out.stack_resources()
+        .iter()
+        .map(|r| {
+            (
+                r.logical_resource_id().unwrap_or_default().to_string(),
+                r.resource_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
             )
-            .await;
-            let topic = outputs.get("TopicArn").expect("TopicArn output").clone();
+        })
+        .collect()
+}
 
-            // Alarms: one per seed component and the target, named after the URL's host (the
-            // target name in simple mode), with the 5-minute schedule's period; no Errors alarm
-            // without a function.
-            let alarms =
-                c.cw.describe_alarms()
-                    .alarm_name_prefix(&canary)
-                    .send()
-                    .await
-                    .expect("DescribeAlarms");
-            let mut names: Vec<String> = alarms
-                .metric_alarms()
-                .iter()
-                .filter_map(|a| a.alarm_name().map(str::to_string))
-                .collect();
-            names.sort();
-            let host = "status.example.com";
-            let mut want: Vec<String> = [
-                "market_data",
-                "market_updater",
-                "signal_monitor",
-                "telegram",
-                "trade_system",
-            ]
-            .iter()
-            .map(|comp| format!("{canary}-component-{host}-{comp}"))
-            .chain([
-                format!("{canary}-canary-stopped"),
-                format!("{canary}-target-{host}"),
-            ])
-            .collect();
-            want.sort();
-            assert_eq!(names, want);
-            for a in alarms.metric_alarms() {
-                assert_eq!(a.period(), Some(300), "{:?}", a.alarm_name());
-                let notifies = !a.alarm_actions().is_empty();
-                let stopped = a
-                    .alarm_name()
-                    .is_some_and(|n| n.ends_with("-canary-stopped"));
-                assert_eq!(
-                    notifies,
-                    stopped,
-                    "{:?}: only canary-stopped notifies by default",
-                    a.alarm_name()
-                );
-                if stopped {
-                    assert_eq!(a.alarm_actions(), std::slice::from_ref(&topic));
-                }
+#[tokio::test]
+async fn root_template_deploys_with_its_defaults() {
+    with_stack("health-canary-root", |stack| async move {
+        let c = clients().await;
+        let outputs = deploy(&c, &stack, &root_template().await, &[]).await;
+        let topic = outputs.get("TopicArn").expect("TopicArn output").clone();
+
+        // No canary name: the alarms query the whole namespace, canary-stopped included.
+        let alarms = alarms_of(&c, &stack).await;
+        let mut names: Vec<&str> = alarms.keys().map(String::as_str).collect();
+        names.sort();
+        let want = ["canary-stopped", "component-status", "target-status"].map(|s| format!("{stack}-{s}"));
+        assert_eq!(names, want.iter().map(String::as_str).collect::<Vec<_>>(), "no errors alarm without a function");
+        for (alarm, sql) in [
+            (&want[0], "SELECT SUM(CanaryHeartbeat) FROM \"HealthCanary\""),
+            (&want[1], "SELECT MAX(ComponentStatus) FROM \"HealthCanary\" GROUP BY Canary, Target, Component ORDER BY MAX() DESC"),
+            (&want[2], "SELECT MAX(TargetStatus) FROM \"HealthCanary\" GROUP BY Canary, Target ORDER BY MAX() DESC"),
+        ] {
+            let a = &alarms[alarm];
+            assert_eq!(a.metrics()[0].expression(), Some(sql), "{alarm}");
+            assert_eq!(a.metrics()[0].period(), Some(300), "{alarm}: the 5-minute schedule");
+            let notifies = !a.alarm_actions().is_empty();
+            assert_eq!(notifies, alarm == &want[0], "{alarm}: only canary-stopped notifies by default");
+            if notifies {
+                assert_eq!(a.alarm_actions(), std::slice::from_ref(&topic));
             }
+        }
+        let subs = c.sns.list_subscriptions_by_topic().topic_arn(&topic).send().await.expect("subscriptions");
+        assert!(subs.subscriptions().is_empty(), "{subs:?}");
+        let states = resource_states(&c, &stack).await;
+        for id in ["Alarms", "Dashboard", "Topic", "FunctionRole", "LogGroup"] {
+            assert_eq!(states.get(id).map(String::as_str), Some("CREATE_COMPLETE"), "{id}: {states:?}");
+        }
+        for id in ["ChatRole", "EmailSubscription", "SmsSubscription"] {
+            assert!(!states.contains_key(id), "{id} without its parameters: {states:?}");
+        }
+    })
+    .await;
+}
 
-            // Subscriptions: email gets everything, SMS only FAIL and RESOLVED.
-            let subs = c
-                .sns
-                .list_subscriptions_by_topic()
-                .topic_arn(&topic)
-                .send()
-                .await
-                .expect("ListSubscriptionsByTopic");
-            let mut protocols: Vec<&str> = subs
-                .subscriptions()
-                .iter()
-                .filter_map(|s| s.protocol())
-                .collect();
-            protocols.sort();
-            assert_eq!(protocols, ["email", "sms"]);
-            let sms = subs
-                .subscriptions()
-                .iter()
-                .find(|s| s.protocol() == Some("sms"))
-                .and_then(|s| s.subscription_arn())
-                .expect("sms subscription");
-            let attrs = c
-                .sns
-                .get_subscription_attributes()
-                .subscription_arn(sms)
-                .send()
-                .await
-                .expect("GetSubscriptionAttributes");
-            let policy: serde_json::Value = serde_json::from_str(
-                attrs
-                    .attributes()
-                    .and_then(|a| a.get("FilterPolicy"))
-                    .expect("FilterPolicy"),
-            )
-            .expect("FilterPolicy JSON");
-            assert_eq!(
-                policy,
-                serde_json::json!({"severity": ["FAIL", "RESOLVED"]})
-            );
+#[tokio::test]
+async fn root_template_deploys_with_its_optional_parts() {
+    with_stack("health-canary-full", |stack| async move {
+        let c = clients().await;
+        let canary = unique("infra-full");
+        let account = "000000000000";
+        let parameter = format!("arn:aws:ssm:us-east-1:{account}:parameter/{canary}/token");
+        let secret =
+            format!("arn:aws:secretsmanager:us-east-1:{account}:secret:{canary}/partner-AbCdEf");
+        let outputs = deploy(
+            &c,
+            &stack,
+            &root_template().await,
+            &[
+                ("CanaryName", &canary),
+                ("ScheduleMinutes", "1"),
+                ("FailureThreshold", "3"),
+                ("StatusAlarmActions", "true"),
+                ("AlertEmail", "ops@example.com"),
+                ("AlertPhone", "+15555550100"),
+                ("ConfigSsmParameter", &format!("/{canary}/config")),
+                ("SecretParameterArns", &parameter),
+                ("SecretArns", &secret),
+                ("SubnetIds", "subnet-0a1b2c3d"),
+                ("SecurityGroupIds", "sg-0a1b2c3d"),
+                ("SlackWorkspaceId", "T0123ABCD"),
+                ("SlackChannelId", "C0123ABCD"),
+                ("TeamsTenantId", "00000000-0000-0000-0000-000000000001"),
+                ("TeamsTeamId", "00000000-0000-0000-0000-000000000002"),
+                ("TeamsChannelId", "19:abc@thread.tacv2"),
+            ],
+        )
+        .await;
+        let topic = outputs.get("TopicArn").expect("TopicArn output").clone();
 
-            // Both nested stacks were created. (LocalStack accepts AWS::CloudWatch::Dashboard
-            // without creating one, so the dashboard's body is checked by tests/local/contract.rs.)
-            let resources = c
-                .cfn
-                .describe_stack_resources()
-                .stack_name(&stack)
-                .send()
-                .await
-                .expect("DescribeStackResources");
-            let mut nested: Vec<(String, String)> = resources
-                .stack_resources()
-                .iter()
-                .filter(|r| r.resource_type() == Some("AWS::CloudFormation::Stack"))
-                .map(|r| {
-                    (
-                        r.logical_resource_id().unwrap_or_default().to_string(),
-                        r.resource_status()
-                            .map(|s| s.as_str().to_string())
-                            .unwrap_or_default(),
-                    )
-                })
-                .collect();
-            nested.sort();
+        // A named canary: canary-stopped watches its heartbeat; the status alarms follow the
+        // failure threshold and notify when asked to.
+        let alarms = alarms_of(&c, &stack).await;
+        let stopped = &alarms[&format!("{stack}-canary-stopped")];
+        assert_eq!(stopped.metric_name(), Some(CANARY_HEARTBEAT));
+        assert_eq!(stopped.dimensions()[0].value(), Some(canary.as_str()));
+        assert_eq!(stopped.period(), Some(60));
+        for s in ["component-status", "target-status"] {
+            let a = &alarms[&format!("{stack}-{s}")];
+            assert_eq!(a.evaluation_periods(), Some(3), "{s}");
+            assert_eq!(a.alarm_actions(), std::slice::from_ref(&topic), "{s}");
+            let sql = a.metrics()[0].expression().unwrap_or_default();
+            assert!(sql.contains(&format!("WHERE Canary = '{canary}'")), "{sql}");
+        }
+
+        // Email gets everything; the phone's filter policy reads back as the template gives it.
+        let subs = c
+            .sns
+            .list_subscriptions_by_topic()
+            .topic_arn(&topic)
+            .send()
+            .await
+            .expect("subscriptions");
+        let mut protocols: Vec<&str> = subs
+            .subscriptions()
+            .iter()
+            .filter_map(|s| s.protocol())
+            .collect();
+        protocols.sort();
+        assert_eq!(protocols, ["email", "sms"]);
+        let sms = subs
+            .subscriptions()
+            .iter()
+            .find(|s| s.protocol() == Some("sms"))
+            .and_then(|s| s.subscription_arn())
+            .expect("sms subscription");
+        let attrs = c
+            .sns
+            .get_subscription_attributes()
+            .subscription_arn(sms)
+            .send()
+            .await
+            .expect("attributes");
+        let policy: Json = serde_json::from_str(
+            attrs
+                .attributes()
+                .and_then(|a| a.get("FilterPolicy"))
+                .expect("FilterPolicy"),
+        )
+        .expect("FilterPolicy JSON");
+        assert_eq!(
+            policy,
+            serde_json::from_str::<Json>(&sms_filter_policy()).expect("JSON")
+        );
+
+        // Everything else the options add is created, the chat channels' role included.
+        let states = resource_states(&c, &stack).await;
+        for id in [
+            "ChatRole",
+            "FunctionRole",
+            "EmailSubscription",
+            "SmsSubscription",
+            "Alarms",
+            "Dashboard",
+        ] {
             assert_eq!(
-                nested,
-                [
-                    ("Alarms".to_string(), "CREATE_COMPLETE".to_string()),
-                    ("Dashboard".to_string(), "CREATE_COMPLETE".to_string())
-                ]
+                states.get(id).map(String::as_str),
+                Some("CREATE_COMPLETE"),
+                "{id}: {states:?}"
             );
         }
     })
     .await;
-    let _ = c.cfn.delete_stack().stack_name(&stack).send().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+}
+
+// The function runs as a blocking child process: a second worker keeps the test server serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_setting_in_canary_json_and_not_in_the_parameters_reaches_the_running_canary() {
+    let server = crate::support::serve_fixed(200, "application/json", seed_body()).await;
+    let canary = unique("infra-config");
+    let namespace = format!("HealthCanaryTest/{}", unique("cfg"));
+
+    // The function's environment exactly as the template gives it for a deploy that sets only the
+    // namespace: every other CANARY_* setting empty, the config file in the layer.
+    let t = cfn::load("template.yaml");
+    let function = Stack::new(&t, &[("Namespace", &namespace)])
+        .properties("Function")
+        .expect("the function");
+    let env: Vec<(String, String)> = function["Environment"]["Variables"]
+        .as_mapping()
+        .expect("variables")
+        .iter()
+        .map(|(k, v)| (scalar(k).unwrap_or_default(), scalar(v).unwrap_or_default()))
+        .collect();
+    let file = env
+        .iter()
+        .find(|(k, _)| k == "CANARY_CONFIG_FILE")
+        .map(|(_, v)| v.clone());
+    assert_eq!(file.as_deref(), Some("/opt/canary.json"));
+
+    // The layer's mount point is the only thing simulated: /opt is a temporary directory.
+    let opt = tempfile::tempdir().expect("temp dir");
+    let config = json!({
+        "canary": canary,
+        "targets": [{"name": "trading", "url": server.url("/api/health/system"), "retries": 0}],
+        "metrics": {"measurements": ["stale_symbols"]},
+    });
+    std::fs::write(opt.path().join("canary.json"), config.to_string()).expect("write canary.json");
+    let env: Vec<(String, String)> = env
+        .into_iter()
+        // No topic here (alerts are covered above and in tests/aws/alerts.rs); see lambda.rs on
+        // LocalStack and concurrent CloudWatch calls.
+        .filter(|(k, _)| k != "CANARY_TOPIC_ARN")
+        .map(|(k, v)| match v.strip_prefix("/opt/") {
+            Some(rest) => (k, opt.path().join(rest).to_string_lossy().into_owned()),
+            None => (k, v),
+        })
+        .collect();
+
+    let event = cfn::text("tests/fixtures/scheduled-event.json").into_bytes();
+    let run = crate::lambda::run_function(event, &env, Duration::from_secs(300)).await;
+    assert_eq!(run.kind, "response", "{}\n{}", run.body, run.stderr);
+    let summary: Json = serde_json::from_str(&run.body).expect("summary JSON");
+    // The config's name and measurement list won: the template left both empty.
+    assert_eq!(summary["canary"], json!(canary));
+    assert_eq!(summary["status"], json!("FAIL"));
+    let series = list_series(&test_cloudwatch().await, &namespace).await;
+    let names: std::collections::BTreeSet<&str> = series
+        .iter()
+        .filter(|(_, dims)| dims.iter().any(|(k, v)| k == "Canary" && v == &canary))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert!(
+        names.contains("ComponentStatus") && names.contains("StaleSymbols"),
+        "{names:?}"
+    );
+    assert!(
+        !names.contains("MaxAgeMinutes") && !names.contains("FreshSymbols"),
+        "{names:?}"
+    );
+}
+
+async fn test_cloudwatch() -> aws_sdk_cloudwatch::Client {
+    aws_sdk_cloudwatch::Client::new(&aws_config::load_from_env().await)
 }
