@@ -325,12 +325,26 @@ async fn phones_hear_the_canary_stop_and_restart_and_its_fail_but_not_its_warn()
     with_stack("health-canary-alarms", alarm_scenario).await;
 }
 
-async fn alarm_scenario(stack: String) {
-    let c = clients().await;
+/// The alarms stack under test: its names and the topic its alarms notify.
+struct AlarmsStack {
+    stack: String,
+    canary: String,
+    namespace: String,
+    topic: String,
+}
+
+impl AlarmsStack {
+    fn alarm(&self, suffix: &str) -> String {
+        format!("{}-{suffix}", self.stack)
+    }
+}
+
+/// Deploys `infra/alarms.yaml` for a named canary with 10-second periods.
+async fn deploy_alarms(c: &Clients, stack: String) -> AlarmsStack {
     let canary = unique("infra-canary");
     let namespace = format!("HealthCanaryTest/{}", unique("ns"));
     let outputs = deploy(
-        &c,
+        c,
         &stack,
         &cfn::text("infra/alarms.yaml"),
         &[
@@ -349,52 +363,60 @@ async fn alarm_scenario(stack: String) {
         .get("AlarmTopicArn")
         .expect("AlarmTopicArn output")
         .clone();
-    let mut phone = subscribe_queue(&c, &topic, Some(sms_filter_policy())).await;
-    let mut everyone = subscribe_queue(&c, &topic, None).await;
+    AlarmsStack {
+        stack,
+        canary,
+        namespace,
+        topic,
+    }
+}
 
-    // Four alarms whatever the config holds; the status alarms are the queries the contract test
-    // checked. LocalStack 4.13 stores Metrics Insights alarms but does not evaluate them (its
-    // scheduler takes only alarms with MetricName, Statistic and Period and logs "Given alarm
-    // configuration not yet supported, alarm state will not be evaluated."), so they stay
-    // INSUFFICIENT_DATA here; canary-stopped and errors are plain metric alarms and are evaluated.
-    let alarms =
-        c.cw.describe_alarms()
-            .alarm_name_prefix(&stack)
-            .send()
-            .await
-            .expect("DescribeAlarms");
-    let by_name: HashMap<&str, _> = alarms
-        .metric_alarms()
-        .iter()
-        .filter_map(|a| Some((a.alarm_name()?, a)))
-        .collect();
-    let mut names: Vec<&str> = by_name.keys().copied().collect();
+/// Four alarms whatever the config holds; the status alarms are the queries the contract test
+/// checked. LocalStack 4.13 stores Metrics Insights alarms but does not evaluate them (its
+/// scheduler takes only alarms with MetricName, Statistic and Period and logs "Given alarm
+/// configuration not yet supported, alarm state will not be evaluated."), so they stay
+/// INSUFFICIENT_DATA here; canary-stopped and errors are plain metric alarms and are evaluated.
+async fn check_alarm_set(c: &Clients, s: &AlarmsStack) {
+    let alarms = alarms_of(c, &s.stack).await;
+    let mut names: Vec<&str> = alarms.keys().map(String::as_str).collect();
     names.sort();
-    let [stopped, components, errors, targets] = [
+    let want = [
         "canary-stopped",
         "component-status",
         "lambda-errors",
         "target-status",
     ]
-    .map(|s| format!("{stack}-{s}"));
-    assert_eq!(names, [&stopped, &components, &errors, &targets]);
+    .map(|x| s.alarm(x));
+    assert_eq!(names, want.iter().map(String::as_str).collect::<Vec<_>>());
+    let (ns, canary) = (&s.namespace, &s.canary);
     for (alarm, sql) in [
-        (&components, format!("SELECT MAX(ComponentStatus) FROM \"{namespace}\" WHERE Canary = '{canary}' GROUP BY Target, Component ORDER BY MAX() DESC")),
-        (&targets, format!("SELECT MAX(TargetStatus) FROM \"{namespace}\" WHERE Canary = '{canary}' GROUP BY Target ORDER BY MAX() DESC")),
+        (s.alarm("component-status"), format!("SELECT MAX(ComponentStatus) FROM \"{ns}\" WHERE Canary = '{canary}' GROUP BY Target, Component ORDER BY MAX() DESC")),
+        (s.alarm("target-status"), format!("SELECT MAX(TargetStatus) FROM \"{ns}\" WHERE Canary = '{canary}' GROUP BY Target ORDER BY MAX() DESC")),
     ] {
-        let query = &by_name[alarm.as_str()].metrics()[0];
+        let query = &alarms[&alarm].metrics()[0];
         assert_eq!(query.expression(), Some(sql.as_str()), "{alarm}");
         assert_eq!(query.period(), Some(60), "{alarm}: Metrics Insights periods are whole minutes");
-        eprintln!("{alarm}: {:?} (not evaluated by LocalStack)", by_name[alarm.as_str()].state_value());
+        eprintln!("{alarm}: {:?} (not evaluated by LocalStack)", alarms[&alarm].state_value());
     }
+}
 
-    // The watched service, in three states; the canary runs with the alarms' names.
+/// Canary configs for the scenario, each against its own local service in the seed format:
+/// `quiet` (PASS, no topic: it only keeps the heartbeat going), `warn` (WARN, WARN notices on)
+/// and `fail` (FAIL), both alerting to the stack's topic.
+struct Runs {
+    quiet: std::path::PathBuf,
+    warn: std::path::PathBuf,
+    fail: std::path::PathBuf,
+    _servers: Vec<crate::support::TestServer>,
+    _dir: tempfile::TempDir,
+}
+
+async fn runs_for(s: &AlarmsStack) -> Runs {
     let fixture = |name: &str| cfn::text(&format!("tests/fixtures/formats/seed_components/{name}"));
-    let servers = [
-        crate::support::serve_fixed(200, "application/json", fixture("pass.json")).await,
-        crate::support::serve_fixed(200, "application/json", fixture("warn.json")).await,
-        crate::support::serve_fixed(200, "application/json", fixture("fail.json")).await,
-    ];
+    let mut servers = Vec::new();
+    for name in ["pass.json", "warn.json", "fail.json"] {
+        servers.push(crate::support::serve_fixed(200, "application/json", fixture(name)).await);
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let config = |name: &str, server: usize, alerts: Json| {
         let url = servers[server].url("/api/health/system");
@@ -402,35 +424,49 @@ async fn alarm_scenario(stack: String) {
             dir.path(),
             name,
             json!({
-                "canary": canary,
+                "canary": s.canary,
                 "targets": [{"name": "system", "url": url, "retries": 0}],
-                "metrics": {"namespace": namespace, "measurements": "none"},
+                "metrics": {"namespace": s.namespace, "measurements": "none"},
                 "alerts": alerts,
             }),
         )
     };
-    // Runs that only keep the heartbeat going send no alerts (no topic).
-    let quiet = config("quiet.json", 0, json!({}));
-    let warn = config(
-        "warn.json",
-        1,
-        json!({"topic_arn": topic, "notify_warn": true}),
-    );
-    let fail = config("fail.json", 2, json!({"topic_arn": topic}));
+    Runs {
+        quiet: config("quiet.json", 0, json!({})),
+        warn: config(
+            "warn.json",
+            1,
+            json!({"topic_arn": s.topic, "notify_warn": true}),
+        ),
+        fail: config("fail.json", 2, json!({"topic_arn": s.topic})),
+        _servers: servers,
+        _dir: dir,
+    }
+}
+
+fn subject_starts(envelope: &Json, prefix: &str) -> bool {
+    envelope["Subject"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with(prefix)
+}
+
+async fn alarm_scenario(stack: String) {
+    let c = clients().await;
+    let s = deploy_alarms(&c, stack).await;
+    let mut phone = subscribe_queue(&c, &s.topic, Some(sms_filter_policy())).await;
+    let mut everyone = subscribe_queue(&c, &s.topic, None).await;
+    check_alarm_set(&c, &s).await;
+    let runs = runs_for(&s).await;
+    let stopped = s.alarm("canary-stopped");
 
     // A WARN notice goes out (email would get it)...
-    run_expecting(&warn, 0).await;
+    run_expecting(&runs.warn, 0).await;
     let notice = everyone
         .expect(&c, "WARN notice", |e| severity(e) == Some("WARN"))
         .await;
-    assert!(
-        notice["Subject"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("[WARN]"),
-        "{notice}"
-    );
-    let ok_after = wait_for_state(&c, Some(&quiet), &stopped, StateValue::Ok).await;
+    assert!(subject_starts(&notice, "[WARN]"), "{notice}");
+    let ok_after = wait_for_state(&c, Some(&runs.quiet), &stopped, StateValue::Ok).await;
     eprintln!("canary-stopped OK after {ok_after:?} of runs");
 
     // ...the runs stop: canary-stopped fires and the phone hears it...
@@ -444,30 +480,21 @@ async fn alarm_scenario(stack: String) {
     let inner: Json =
         serde_json::from_str(note["Message"].as_str().unwrap_or_default()).expect("alarm JSON");
     assert_eq!(inner["Trigger"]["MetricName"], CANARY_HEARTBEAT);
-    assert_eq!(inner["Trigger"]["Namespace"], namespace.as_str());
+    assert_eq!(inner["Trigger"]["Namespace"], s.namespace.as_str());
     assert!(
         note["MessageAttributes"].get("severity").is_none(),
         "{note}"
     );
 
     // ...a failing run pages, and the runs coming back turn canary-stopped OK, which it hears too.
-    run_expecting(&fail, 1).await;
+    run_expecting(&runs.fail, 1).await;
     let page = phone
         .expect(&c, "FAIL alert", |e| severity(e) == Some("FAIL"))
         .await;
-    assert!(
-        page["Subject"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("[FAIL]"),
-        "{page}"
-    );
-    wait_for_state(&c, Some(&quiet), &stopped, StateValue::Ok).await;
-    phone
-        .expect(&c, "canary-stopped OK", |e| {
-            is_change(e, &stopped, "OK", Some("ALARM"))
-        })
-        .await;
+    assert!(subject_starts(&page, "[FAIL]"), "{page}");
+    wait_for_state(&c, Some(&runs.quiet), &stopped, StateValue::Ok).await;
+    let back = |e: &Json| is_change(e, &stopped, "OK", Some("ALARM"));
+    phone.expect(&c, "canary-stopped OK", back).await;
 
     // The WARN never reached the phone; everything did reach the unfiltered subscriber.
     assert!(
@@ -478,16 +505,9 @@ async fn alarm_scenario(stack: String) {
     everyone
         .expect(&c, "FAIL alert", |e| severity(e) == Some("FAIL"))
         .await;
-    everyone
-        .expect(&c, "canary-stopped OK", |e| {
-            is_change(e, &stopped, "OK", Some("ALARM"))
-        })
-        .await;
-    assert_eq!(
-        alarm_state(&c, &errors).await,
-        Some(StateValue::Ok),
-        "no function errors"
-    );
+    everyone.expect(&c, "canary-stopped OK", back).await;
+    let errors = alarm_state(&c, &s.alarm("lambda-errors")).await;
+    assert_eq!(errors, Some(StateValue::Ok), "no function errors");
 }
 
 /// The root template as `sam package` would leave it for CloudFormation: the nested templates in
@@ -598,12 +618,9 @@ async fn root_template_deploys_with_its_defaults() {
                 assert_eq!(a.alarm_actions(), std::slice::from_ref(&topic));
             }
         }
-        let subs = c.sns.list_subscriptions_by_topic().topic_arn(&topic).send().await.expect("subscriptions");
-        assert!(subs.subscriptions().is_empty(), "{subs:?}");
+        assert_eq!(subscriptions_of(&c, &topic).await, []);
+        assert_created(&c, &stack, &["Topic", "FunctionRole"]).await;
         let states = resource_states(&c, &stack).await;
-        for id in ["Alarms", "Dashboard", "Topic", "FunctionRole", "LogGroup"] {
-            assert_eq!(states.get(id).map(String::as_str), Some("CREATE_COMPLETE"), "{id}: {states:?}");
-        }
         for id in ["ChatRole", "EmailSubscription", "SmsSubscription"] {
             assert!(!states.contains_key(id), "{id} without its parameters: {states:?}");
         }
@@ -662,63 +679,62 @@ async fn root_template_deploys_with_its_optional_parts() {
         }
 
         // Email gets everything; the phone's filter policy reads back as the template gives it.
-        let subs = c
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(&topic)
-            .send()
-            .await
-            .expect("subscriptions");
-        let mut protocols: Vec<&str> = subs
-            .subscriptions()
-            .iter()
-            .filter_map(|s| s.protocol())
-            .collect();
-        protocols.sort();
-        assert_eq!(protocols, ["email", "sms"]);
-        let sms = subs
-            .subscriptions()
-            .iter()
-            .find(|s| s.protocol() == Some("sms"))
-            .and_then(|s| s.subscription_arn())
-            .expect("sms subscription");
-        let attrs = c
-            .sns
-            .get_subscription_attributes()
-            .subscription_arn(sms)
-            .send()
-            .await
-            .expect("attributes");
-        let policy: Json = serde_json::from_str(
-            attrs
-                .attributes()
-                .and_then(|a| a.get("FilterPolicy"))
-                .expect("FilterPolicy"),
-        )
-        .expect("FilterPolicy JSON");
+        let policy = serde_json::from_str::<Json>(&sms_filter_policy()).expect("JSON");
         assert_eq!(
-            policy,
-            serde_json::from_str::<Json>(&sms_filter_policy()).expect("JSON")
+            subscriptions_of(&c, &topic).await,
+            [
+                ("email".to_string(), None),
+                ("sms".to_string(), Some(policy))
+            ]
         );
-
         // Everything else the options add is created, the chat channels' role included.
-        let states = resource_states(&c, &stack).await;
-        for id in [
+        let ids = [
             "ChatRole",
             "FunctionRole",
             "EmailSubscription",
             "SmsSubscription",
-            "Alarms",
-            "Dashboard",
-        ] {
-            assert_eq!(
-                states.get(id).map(String::as_str),
-                Some("CREATE_COMPLETE"),
-                "{id}: {states:?}"
-            );
-        }
+        ];
+        assert_created(&c, &stack, &ids).await;
     })
     .await;
+}
+
+/// The topic's subscriptions, by protocol, with their filter policies.
+async fn subscriptions_of(c: &Clients, topic: &str) -> Vec<(String, Option<Json>)> {
+    let subs = c
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic)
+        .send()
+        .await
+        .expect("ListSubscriptionsByTopic");
+    let mut out = Vec::new();
+    for sub in subs.subscriptions() {
+        let arn = sub.subscription_arn().expect("subscription ARN");
+        let attrs = c
+            .sns
+            .get_subscription_attributes()
+            .subscription_arn(arn)
+            .send()
+            .await
+            .expect("GetSubscriptionAttributes");
+        let policy = attrs
+            .attributes()
+            .and_then(|a| a.get("FilterPolicy"))
+            .map(|p| serde_json::from_str(p).expect("FilterPolicy JSON"));
+        out.push((sub.protocol().unwrap_or_default().to_string(), policy));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Asserts the stack created these resources (and its nested stacks).
+async fn assert_created(c: &Clients, stack: &str, ids: &[&str]) {
+    let states = resource_states(c, stack).await;
+    for id in ids.iter().chain(&["Alarms", "Dashboard", "LogGroup"]) {
+        let state = states.get(*id).map(String::as_str);
+        assert_eq!(state, Some("CREATE_COMPLETE"), "{id}: {states:?}");
+    }
 }
 
 // The function runs as a blocking child process: a second worker keeps the test server serving.

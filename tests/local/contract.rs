@@ -313,33 +313,6 @@ fn status_alarms_cover_every_target_and_component_without_fixed_names() {
             assert_eq!(named, contributors.iter().copied().collect(), "{a:#?}");
         }
     }
-    // No slots: no parameter lists names, and no first user's names or domain remain.
-    for file in ["template.yaml", "infra/alarms.yaml", "infra/dashboard.yaml"] {
-        let t = cfn::load(file);
-        for gone in [
-            "AlarmTargets",
-            "AlarmComponents",
-            "Targets",
-            "Components",
-            "ComponentTarget",
-        ] {
-            assert!(
-                t["Parameters"][gone].is_null(),
-                "{file} still has parameter {gone}"
-            );
-        }
-        let text = cfn::text(file);
-        for name in [
-            "hilovivo",
-            "market_data",
-            "signal_monitor",
-            "trade_system",
-            "StaleSymbols",
-        ] {
-            assert!(!text.contains(name), "{file} names '{name}'");
-        }
-    }
-    assert!(!cfn::root().join("infra/gen_alarms.py").exists());
     let t = cfn::load("infra/alarms.yaml");
     for id in ["ComponentStatusAlarm", "TargetStatusAlarm"] {
         let p = Stack::new(&t, &[]).properties(id).expect(id);
@@ -974,4 +947,40 @@ fn chat_channels_subscribe_to_the_alert_topic_with_a_read_only_role() {
         &t["Resources"]["SlackChannel"]["Properties"]["SlackChannelId"],
         "SlackChannelId"
     ));
+}
+
+#[test]
+fn no_template_lists_names_or_keeps_the_first_users_defaults() {
+    let files = [
+        "template.yaml",
+        "infra/alarms.yaml",
+        "infra/dashboard.yaml",
+        "config/canary.json",
+    ];
+    for file in files {
+        let t = cfn::load(file);
+        for gone in [
+            "AlarmTargets",
+            "AlarmComponents",
+            "Targets",
+            "Components",
+            "ComponentTarget",
+        ] {
+            assert!(
+                t["Parameters"][gone].is_null(),
+                "{file} still has parameter {gone}"
+            );
+        }
+        let text = cfn::text(file);
+        for name in [
+            "hilovivo",
+            "market_data",
+            "signal_monitor",
+            "trade_system",
+            "StaleSymbols",
+        ] {
+            assert!(!text.contains(name), "{file} names '{name}'");
+        }
+    }
+    assert!(!cfn::root().join("infra/gen_alarms.py").exists());
 }
