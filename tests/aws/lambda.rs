@@ -340,7 +340,7 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
     .await;
     let (body, stderr) = (&run.body, &run.stderr);
     assert_eq!(run.kind, "response", "body: {body}\nstderr: {stderr}");
-    let summary: serde_json::Value = serde_json::from_str(&body).expect("summary JSON");
+    let summary: serde_json::Value = serde_json::from_str(body).expect("summary JSON");
     assert_eq!(summary["canary"], serde_json::json!(canary));
     assert_eq!(summary["status"], serde_json::json!("FAIL"));
     assert_eq!(
