@@ -263,21 +263,24 @@ async fn runtime_api(
     (addr, rx)
 }
 
-// No alert topic here: LocalStack 4.13's CloudWatch stalled (no answer for 60 s and more) when the
-// alert state read (GetMetricData) and PutMetricData were in flight together from this process;
-// the alert path is covered by metrics::unreachable_cloudwatch_… and by the alerts tests.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
-    let service = support::sample_service(Scenario::MarketDataDown).await;
-    let (canary, ns) = (unique("mx-rt-"), unique("MetricsTest/Runtime"));
-    let event = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/scheduled-event.json"
-    ))
-    .unwrap();
-    let (api, mut results) = runtime_api(event).await;
+/// What the function sent back for one invocation (`response` or `error`, and the body), and
+/// what it wrote.
+pub struct Run {
+    pub kind: String,
+    pub body: String,
+    pub stdout: String,
+    pub stderr: String,
+}
 
-    // The real binary and lambda_runtime's loop, as Lambda starts it.
+/// Starts the real `health-canary-lambda` (lambda_runtime's loop, as Lambda starts it) with the
+/// test's AWS settings and `env` and nothing inherited, hands it `event` once through a local
+/// Runtime API, and returns its result; panics when none comes `within`.
+pub async fn run_function<K: AsRef<std::ffi::OsStr>>(
+    event: Vec<u8>,
+    env: &[(K, String)],
+    within: Duration,
+) -> Run {
+    let (api, mut results) = runtime_api(event).await;
     let mut function = Command::new(env!("CARGO_BIN_EXE_health-canary-lambda"));
     for (k, _) in std::env::vars() {
         if k.starts_with("CANARY_") || k.starts_with("AWS_") {
@@ -291,24 +294,53 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
             ("AWS_LAMBDA_FUNCTION_NAME", "health-canary".to_string()),
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_string()),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
+        ])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = function.spawn().expect("start health-canary-lambda");
+    let got = tokio::time::timeout(within, results.recv()).await;
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("function output");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let (kind, body) = got
+        .unwrap_or_else(|_| panic!("no result within {within:?}; stderr: {stderr}"))
+        .expect("result");
+    Run {
+        kind,
+        body,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    }
+}
+
+// No alert topic here: LocalStack 4.13's CloudWatch stalled (no answer for 60 s and more) when the
+// alert state read (GetMetricData) and PutMetricData were in flight together from this process;
+// the alert path is covered by metrics::unreachable_cloudwatch_… and by the alerts tests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
+    let service = support::sample_service(Scenario::MarketDataDown).await;
+    let (canary, ns) = (unique("mx-rt-"), unique("MetricsTest/Runtime"));
+    let event = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/scheduled-event.json"
+    ))
+    .unwrap();
+    // Generous: under load LocalStack can take tens of seconds per call (see LOCALSTACK_TIMEOUT).
+    let run = run_function(
+        event,
+        &[
             ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_string()),
             ("CANARY_URL", service.url()),
             ("CANARY_NAME", canary.clone()),
             ("CANARY_NAMESPACE", ns.clone()),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = function.spawn().expect("start health-canary-lambda");
-    // Generous: under load LocalStack can take tens of seconds per call (see LOCALSTACK_TIMEOUT).
-    let got = tokio::time::timeout(Duration::from_secs(300), results.recv()).await;
-    let _ = child.kill();
-    let out = child.wait_with_output().expect("function output");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let (kind, body) = got
-        .unwrap_or_else(|_| panic!("no result within 300 s; stderr: {stderr}"))
-        .expect("result");
-    assert_eq!(kind, "response", "body: {body}\nstderr: {stderr}");
-    let summary: serde_json::Value = serde_json::from_str(&body).expect("summary JSON");
+        ],
+        Duration::from_secs(300),
+    )
+    .await;
+    let (body, stderr) = (&run.body, &run.stderr);
+    assert_eq!(run.kind, "response", "body: {body}\nstderr: {stderr}");
+    let summary: serde_json::Value = serde_json::from_str(body).expect("summary JSON");
     assert_eq!(summary["canary"], serde_json::json!(canary));
     assert_eq!(summary["status"], serde_json::json!("FAIL"));
     assert_eq!(
@@ -337,11 +369,7 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
     assert_eq!(summaries[0]["level"], serde_json::json!("INFO"));
     assert_eq!(summaries[0]["status"], serde_json::json!("FAIL"));
     assert_eq!(summaries[0]["canary"], serde_json::json!(canary));
-    assert!(
-        out.stdout.is_empty(),
-        "stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
 
     let aws = test_aws().await;
     let c = canary.as_str();
@@ -373,32 +401,16 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_configuration_reaches_the_runtime_as_canary_config_invalid() {
     let event = br#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#.to_vec();
-    let (api, mut results) = runtime_api(event).await;
-    let mut function = Command::new(env!("CARGO_BIN_EXE_health-canary-lambda"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CANARY_") || k.starts_with("AWS_") {
-            function.env_remove(k);
-        }
-    }
-    function
-        .envs(aws_env())
-        .envs([
-            ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
-            ("AWS_LAMBDA_FUNCTION_NAME", "health-canary".to_string()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_string()),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
-            (
-                "CANARY_CONFIG",
-                r#"{"targets":[{"url":"ftp://x/"}]}"#.to_string(),
-            ),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = function.spawn().expect("start health-canary-lambda");
-    let got = tokio::time::timeout(Duration::from_secs(60), results.recv()).await;
-    let _ = child.kill();
-    let _ = child.wait();
-    let (kind, body) = got.expect("a result within 60 s").expect("result");
+    let run = run_function(
+        event,
+        &[(
+            "CANARY_CONFIG",
+            r#"{"targets":[{"url":"ftp://x/"}]}"#.to_string(),
+        )],
+        Duration::from_secs(60),
+    )
+    .await;
+    let (kind, body) = (run.kind, run.body);
     assert_eq!(kind, "error");
     let err: serde_json::Value = serde_json::from_str(&body).expect("error JSON");
     assert_eq!(err["errorType"], serde_json::json!(ERROR_CONFIG_INVALID));

@@ -2,6 +2,7 @@
 //! the built CLI, LocalStack access.
 #![allow(dead_code)]
 
+pub mod cfn;
 pub mod fault_proxy;
 
 pub use sample_service::{SampleService, Scenario};
