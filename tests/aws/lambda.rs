@@ -3,6 +3,7 @@
 //! LocalStack, and the handler's stable error types.
 
 use crate::metrics::{aws_env, read_values, test_aws, unique};
+use crate::support::lambda_process::runtime_api;
 use crate::support::{self, Scenario};
 use health_canary::aws::Aws;
 use health_canary::check::config::{self, Overrides};
@@ -191,78 +192,6 @@ async fn scheduled_invocation_through_cargo_lambda_watch_lands_metrics() {
     assert_eq!(values, vec![vec![1.0], vec![2.0], vec![2.0]]);
 }
 
-/// A minimal Lambda Runtime API on 127.0.0.1: hands out `event` once (then holds further polls
-/// open), and sends back what the function posts as its response or error.
-async fn runtime_api(
-    event: Vec<u8>,
-) -> (
-    std::net::SocketAddr,
-    tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
-) {
-    use axum::extract::{Path, State};
-    use axum::http::{HeaderMap, StatusCode};
-    use axum::routing::{get, post};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-
-    type Shared = (
-        Arc<Vec<u8>>,
-        Arc<AtomicBool>,
-        tokio::sync::mpsc::UnboundedSender<(String, String)>,
-    );
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let state: Shared = (Arc::new(event), Arc::new(AtomicBool::new(false)), tx);
-    async fn next(State((event, served, _)): State<Shared>) -> (HeaderMap, Vec<u8>) {
-        if served.swap(true, Ordering::SeqCst) {
-            // One invocation per test: later polls wait until the function is killed.
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-        }
-        let mut h = HeaderMap::new();
-        let deadline = chrono::Utc::now().timestamp_millis() + 60_000;
-        h.insert("lambda-runtime-aws-request-id", "req-1".parse().unwrap());
-        h.insert(
-            "lambda-runtime-deadline-ms",
-            deadline.to_string().parse().unwrap(),
-        );
-        h.insert(
-            "lambda-runtime-invoked-function-arn",
-            "arn:aws:lambda:us-east-1:000000000000:function:health-canary"
-                .parse()
-                .unwrap(),
-        );
-        h.insert(
-            "lambda-runtime-trace-id",
-            "Root=1-6b06201b-92bc501d810796c60a26cdc5;Sampled=1"
-                .parse()
-                .unwrap(),
-        );
-        (h, event.to_vec())
-    }
-    async fn done(
-        State((_, _, tx)): State<Shared>,
-        Path((_id, kind)): Path<(String, String)>,
-        body: String,
-    ) -> StatusCode {
-        let _ = tx.send((kind, body));
-        StatusCode::ACCEPTED
-    }
-    async fn init_error(State((_, _, tx)): State<Shared>, body: String) -> StatusCode {
-        let _ = tx.send(("init/error".into(), body));
-        StatusCode::ACCEPTED
-    }
-    let app = axum::Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route("/2018-06-01/runtime/invocation/{id}/{kind}", post(done))
-        .route("/2018-06-01/runtime/init/error", post(init_error))
-        .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (addr, rx)
-}
-
 // No alert topic here: LocalStack 4.13's CloudWatch stalled (no answer for 60 s and more) when the
 // alert state read (GetMetricData) and PutMetricData were in flight together from this process;
 // the alert path is covered by metrics::unreachable_cloudwatch_… and by the alerts tests.
@@ -275,7 +204,7 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
         "/tests/fixtures/scheduled-event.json"
     ))
     .unwrap();
-    let (api, mut results) = runtime_api(event).await;
+    let (api, mut results) = runtime_api(event, Duration::from_secs(60)).await;
 
     // The real binary and lambda_runtime's loop, as Lambda starts it.
     let mut function = Command::new(env!("CARGO_BIN_EXE_health-canary-lambda"));
@@ -373,7 +302,7 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_configuration_reaches_the_runtime_as_canary_config_invalid() {
     let event = br#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#.to_vec();
-    let (api, mut results) = runtime_api(event).await;
+    let (api, mut results) = runtime_api(event, Duration::from_secs(60)).await;
     let mut function = Command::new(env!("CARGO_BIN_EXE_health-canary-lambda"));
     for (k, _) in std::env::vars() {
         if k.starts_with("CANARY_") || k.starts_with("AWS_") {
