@@ -74,7 +74,8 @@ async fn validate_reports_every_problem_at_once_and_exits_two() {
             {"name": "a", "url": "ftp://a.example/h"},
             {"name": "b", "url": "https://${ssm:/host}/h", "retries": 9,
              "headers": {"X": "${vault:/x}", "Y": "${secretsmanager:creds#}"}},
-            {"name": "b", "url": "https://b.example/h"}
+            {"name": "c", "url": "https://c.example/h"},
+            {"name": "c", "url": "https://c.example/other"}
         ]}),
     );
     let out = cli(&["validate", "--config", &config], &[]).await;
@@ -88,7 +89,7 @@ async fn validate_reports_every_problem_at_once_and_exits_two() {
         "targets[1].retries: 9 is out of range",
         "targets[1].headers: the value of 'X': '${vault:/x}' has an unknown kind 'vault'",
         "targets[1].headers: the value of 'Y': '${secretsmanager:creds#}' has an empty key",
-        "targets[2]: duplicate target name 'b'",
+        "targets[3]: duplicate target name 'c'",
     ] {
         assert!(stderr.contains(want), "{want}\n{stderr}");
     }

@@ -48,7 +48,7 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The ```json blocks of a Markdown text that are configs (objects with `targets`).
+/// The ```json blocks of a Markdown text that are configs (objects whose `targets` list URLs).
 fn config_examples(markdown: &str) -> Vec<Value> {
     let mut examples = Vec::new();
     let mut block: Option<String> = None;
@@ -64,7 +64,8 @@ fn config_examples(markdown: &str) -> Vec<Value> {
             }
             Event::End(TagEnd::CodeBlock) => {
                 if let Some(Ok(v)) = block.take().map(|b| serde_json::from_str::<Value>(&b)) {
-                    if v.get("targets").is_some() {
+                    let targets = v.get("targets").and_then(Value::as_array);
+                    if targets.is_some_and(|t| t.iter().all(|t| t.get("url").is_some())) {
                         examples.push(v);
                     }
                 }

@@ -135,13 +135,22 @@ pub async fn invoke_fresh(
     let mut child = function_command(api, env)
         .spawn()
         .expect("start health-canary-lambda");
+    // Both pipes are drained while the function runs: a chatty one (trace logs) would otherwise
+    // block on a full pipe and never answer.
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let got = tokio::time::timeout(wait, results.recv()).await;
     let _ = child.kill();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .expect("join")
-        .expect("function output");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let (stdout, stderr) = tokio::task::spawn_blocking(move || {
+        let _ = child.wait();
+        (
+            stdout.join().unwrap_or_default(),
+            stderr.join().unwrap_or_default(),
+        )
+    })
+    .await
+    .expect("join");
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
     let (kind, body) = match got {
         Ok(Some(result)) => result,
         _ => panic!("no answer within {wait:?}; stderr: {stderr}"),
@@ -149,9 +158,20 @@ pub async fn invoke_fresh(
     Invocation {
         kind,
         body,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr,
     }
+}
+
+/// Reads a child's pipe to its end on a thread of its own.
+fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut out);
+        }
+        out
+    })
 }
 
 /// `n` fresh processes invoked at the same moment (concurrent cold starts of one schedule).
