@@ -47,7 +47,8 @@ async fn put_parameter(name: &str, value: &str) {
 struct Planted {
     values: [String; 3],
     target: Value,
-    server: TestServer,
+    /// Kept so the service serves until the test ends.
+    _server: TestServer,
     seen: Seen,
 }
 
@@ -84,7 +85,7 @@ async fn plant(tag: &str) -> Planted {
     Planted {
         values,
         target,
-        server,
+        _server: server,
         seen,
     }
 }

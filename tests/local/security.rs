@@ -75,16 +75,18 @@ fn write_config(dir: &tempfile::TempDir, json: &serde_json::Value) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// An address nothing listens on: a transport failure whose error path must not leak either.
+fn closed_address() -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn header_secret_never_appears_in_console_json_logs_or_emf() {
     let secret = random_secret();
     let (guarded, guarded_seen) =
         guarded_server(vec![format!("authorization: bearer {secret}")]).await;
-    // Nothing listens on a closed port: a transport failure whose error path must not leak.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let closed = closed_address();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         &dir,
@@ -139,10 +141,7 @@ async fn header_secret_never_appears_in_console_json_logs_or_emf() {
 async fn a_secret_in_the_url_goes_on_the_wire_and_is_shown_only_as_its_reference() {
     let secret = random_secret();
     let (guarded, guarded_seen) = guarded_server(vec![format!("?sig={secret} http/1.1")]).await;
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let closed = closed_address();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         &dir,

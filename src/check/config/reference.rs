@@ -102,7 +102,7 @@ fn reference(inner: &str) -> Result<Reference, String> {
         }
         SECRETS_MANAGER => {
             let (id, key) = match rest.split_once('#') {
-                Some((_, key)) if key.is_empty() => {
+                Some((_, "")) => {
                     return Err(format!("'${{{inner}}}' has an empty key after '#': name one, or leave out the '#'"))
                 }
                 Some((id, key)) => (id, Some(key.to_string())),

@@ -61,9 +61,15 @@ pub(super) fn url(
             for (i, value) in resolved.iter().enumerate() {
                 wire = wire.replace(&mark(i), &encode(value));
             }
-            // Encoded values hold only unreserved characters and '%': this parses as the marked
-            // URL did, with the same host.
-            reqwest::Url::parse(&wire).ok()?
+            // Encoded values hold only unreserved characters and '%', so this parses as the
+            // marked URL did; if it ever did not, the target is refused, never dropped.
+            match reqwest::Url::parse(&wire) {
+                Ok(wire) => wire,
+                Err(_) => {
+                    p.push("url", "is not a URL once its references are filled in");
+                    return None;
+                }
+            }
         }
         // Syntax only: the marked URL stands in (it is never requested).
         Ok(None) => marked,
