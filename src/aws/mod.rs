@@ -1,5 +1,8 @@
-//! AWS plumbing: the SDK clients every sink uses, built once per process with the canary's
-//! timeouts and retry policy. Honours `AWS_ENDPOINT_URL` (LocalStack in tests).
+//! AWS plumbing: the SDK config loaded at most once per process ([`SharedConfig`]) with the
+//! canary's timeouts and retry policy, the clients every sink uses, and (`secrets`) the SSM and
+//! Secrets Manager reads a config may need. Honours `AWS_ENDPOINT_URL` (LocalStack in tests).
+
+pub mod secrets;
 
 use crate::check::config::Settings;
 use aws_config::retry::RetryConfig;
@@ -33,38 +36,72 @@ impl Aws {
     /// [`OPERATION_TIMEOUT`] per call, or the settings' `CANARY_AWS_TIMEOUT_SECONDS` when it is a
     /// whole number of seconds from 1 to 300 (other values are ignored with a warning).
     pub async fn from_settings(settings: &Settings) -> Aws {
-        let timeout = match settings.aws_timeout_seconds.as_deref() {
+        Aws::new(SharedConfig::new(settings).get().await)
+    }
+
+    /// Like [`Aws::from_settings`], with an explicit operation timeout per AWS call.
+    pub async fn with_timeout(operation: Duration) -> Aws {
+        Aws::new(&sdk_config(operation).await)
+    }
+
+    /// The clients over an SDK config already loaded (shared with the config's secret reads).
+    pub fn new(shared: &aws_config::SdkConfig) -> Aws {
+        Aws {
+            cloudwatch: aws_sdk_cloudwatch::Client::new(shared),
+            sns: aws_sdk_sns::Client::new(shared),
+        }
+    }
+}
+
+/// The SDK config, loaded the first time something needs it and then shared: a CLI check that
+/// neither publishes nor reads a secret never loads it; the Lambda loads it once for all clients.
+#[derive(Debug)]
+pub struct SharedConfig {
+    operation: Duration,
+    loaded: tokio::sync::OnceCell<aws_config::SdkConfig>,
+}
+
+impl SharedConfig {
+    /// Not loaded yet; each AWS call will get [`OPERATION_TIMEOUT`], or the settings'
+    /// `CANARY_AWS_TIMEOUT_SECONDS` when it is 1-300 whole seconds (else a warning).
+    pub fn new(settings: &Settings) -> SharedConfig {
+        let operation = match settings.aws_timeout_seconds.as_deref() {
             None => OPERATION_TIMEOUT,
             Some(v) => operation_timeout(v).unwrap_or_else(|| {
                 tracing::warn!(value = %v, "ignoring CANARY_AWS_TIMEOUT_SECONDS: not 1-300");
                 OPERATION_TIMEOUT
             }),
         };
-        Aws::with_timeout(timeout).await
-    }
-
-    /// Like [`Aws::from_settings`], with an explicit operation timeout per AWS call.
-    pub async fn with_timeout(operation: Duration) -> Aws {
-        let shared = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(MAX_ATTEMPTS)
-                    .with_max_backoff(Duration::from_secs(2)),
-            )
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(CONNECT_TIMEOUT)
-                    .operation_attempt_timeout(operation.mul_f64(0.4))
-                    .operation_timeout(operation)
-                    .build(),
-            )
-            .load()
-            .await;
-        Aws {
-            cloudwatch: aws_sdk_cloudwatch::Client::new(&shared),
-            sns: aws_sdk_sns::Client::new(&shared),
+        SharedConfig {
+            operation,
+            loaded: tokio::sync::OnceCell::new(),
         }
     }
+
+    /// The SDK config, loaded on the first call.
+    pub async fn get(&self) -> &aws_config::SdkConfig {
+        self.loaded.get_or_init(|| sdk_config(self.operation)).await
+    }
+}
+
+/// Loads the SDK config: default credential chain and region, standard retries, `operation` per
+/// call (each attempt 40 % of it).
+async fn sdk_config(operation: Duration) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_max_backoff(Duration::from_secs(2)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(operation.mul_f64(0.4))
+                .operation_timeout(operation)
+                .build(),
+        )
+        .load()
+        .await
 }
 
 /// A `CANARY_AWS_TIMEOUT_SECONDS` value as a timeout; `None` unless whole seconds within

@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 pub fn judge(target: &Target, outcome: ProbeOutcome) -> TargetResult {
     let mut result = TargetResult {
         name: target.name.clone(),
-        url: target.url.to_string(),
+        url: target.shown_url.clone(),
         critical: target.critical,
         status: Status::Pass,
         reason: None,

@@ -156,7 +156,8 @@ pub struct ConditionResult {
 pub struct TargetResult {
     /// The configured target name.
     pub name: String,
-    /// The URL probed (never carries secrets: those live in headers).
+    /// The URL probed, as configured: a reference in its path or query (`${ssm:/x}`) is shown as
+    /// written, never with its value.
     pub url: String,
     /// Whether this target's FAIL fails the canary (a non-critical FAIL counts as WARN overall).
     pub critical: bool,

@@ -1,13 +1,18 @@
-//! The `health-canary` command line: argument parsing, logging set-up, and the `check` / `demo`
-//! commands. Results go to stdout, logs (only with `-v`) to stderr.
+//! The `health-canary` command line: argument parsing, logging set-up, and the `check` (once, or
+//! `--wait` as a deploy gate), `validate` and `demo` commands. Results go to stdout, logs (only
+//! with `-v`), errors and the gate's progress to stderr.
 
+use crate::aws::secrets::AwsSecrets;
+use crate::aws::{Aws, SharedConfig};
 use crate::check::config::env::{non_empty, process_env};
-use crate::check::config::{self, Settings};
+use crate::check::config::{self, Config, Settings};
 use crate::check::report::Report;
 use crate::entry::exit::{exit_code, EXIT_CANARY_FAILED, EXIT_USAGE};
+use crate::entry::wait::{self, Wait};
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Probe health endpoints, judge every component, print a table or JSON.
 #[derive(Parser, Debug)]
@@ -24,42 +29,33 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Check one URL or every target of a config, once.
+    /// Check one URL or every target of a config, once (or until it passes, with --wait).
     Check(CheckArgs),
+    /// Check a config without probing anything: every problem at once (exit 2), or one line
+    /// saying what it holds (exit 0). Secret references are checked, not fetched.
+    Validate(SourceArgs),
     /// Run against an embedded sample service through healthy and broken scenarios.
     Demo,
 }
 
-/// Arguments of `check`.
+/// Where the config comes from, and the plain-http opt-in (`check` and `validate`).
 #[derive(Args, Debug)]
-pub struct CheckArgs {
+pub struct SourceArgs {
     /// A single health URL (simple mode); wins over CANARY_URL.
     #[arg(long)]
     pub url: Option<String>,
-    /// A JSON config file (full mode); wins over CANARY_CONFIG_FILE. Inline JSON can come from
-    /// CANARY_CONFIG instead.
+    /// A JSON config file (full mode); wins over CANARY_CONFIG_FILE. A config can also come from
+    /// CANARY_CONFIG (inline) or CANARY_CONFIG_SSM (an SSM parameter); give exactly one source.
     #[arg(long)]
     pub config: Option<String>,
-    /// Print the report as JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// Exit 1 on WARN as well as on FAIL.
-    #[arg(long)]
-    pub fail_on_warn: bool,
     /// Allow plain http to hosts other than loopback.
     #[arg(long)]
     pub allow_http: bool,
-    /// Publish metrics and alerts to AWS (default credential chain); exit 3 if that fails.
-    #[arg(long)]
-    pub publish: bool,
-    /// Print the metrics as CloudWatch Embedded Metric Format lines.
-    #[arg(long)]
-    pub emf: bool,
 }
 
-impl CheckArgs {
-    /// The settings this check runs with: the environment's, with the flags given on top (flags
-    /// win; a flag given as `""` counts as not given, like an empty variable).
+impl SourceArgs {
+    /// The settings to run with: the environment's, with the flags given on top (flags win over
+    /// their own variable; a flag given as `""` counts as not given, like an empty variable).
     pub fn apply(&self, mut settings: Settings) -> Settings {
         if let Some(url) = non_empty(self.url.clone()) {
             settings.overrides.url = Some(url);
@@ -72,13 +68,41 @@ impl CheckArgs {
     }
 }
 
+/// Arguments of `check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Where the config comes from.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Print the report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 on WARN as well as on FAIL (with --wait: keep waiting on WARN).
+    #[arg(long)]
+    pub fail_on_warn: bool,
+    /// Publish metrics and alerts to AWS (default credential chain); exit 3 if that fails.
+    #[arg(long)]
+    pub publish: bool,
+    /// Print the metrics as CloudWatch Embedded Metric Format lines.
+    #[arg(long)]
+    pub emf: bool,
+    /// Deploy gate: check again until PASS (WARN counts unless --fail-on-warn), giving up after
+    /// DURATION (90s, 5m, 1h30m) with exit 1 and the last report.
+    #[arg(long, value_name = "DURATION", value_parser = wait::parse_duration, conflicts_with_all = ["publish", "emf"])]
+    pub wait: Option<Duration>,
+    /// With --wait: time between checks.
+    #[arg(long, value_name = "DURATION", value_parser = wait::parse_duration, default_value = wait::DEFAULT_INTERVAL, requires = "wait")]
+    pub interval: Duration,
+}
+
 /// Runs the CLI with the environment's `settings` and returns the process exit code.
 pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
     match cli.command {
         Command::Check(args) => {
-            let settings = args.apply(settings);
+            let settings = args.source.apply(settings);
             check(args, settings).await
         }
+        Command::Validate(args) => validate(args.apply(settings)).await,
         Command::Demo => {
             let mut stdout = std::io::stdout();
             match crate::entry::demo::run(&mut stdout).await {
@@ -129,32 +153,55 @@ fn print_stdout(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-async fn check(args: CheckArgs, settings: Settings) -> ExitCode {
-    let config = match config::load(
-        settings.config_file.as_deref(),
-        settings.config_json.as_deref(),
-        &settings.overrides,
-        &process_env,
-    ) {
-        Ok(c) => c,
+/// `validate`: the config checked from its one source, nothing probed, no secret fetched.
+async fn validate(settings: Settings) -> ExitCode {
+    let shared = SharedConfig::new(&settings);
+    match config::check_settings(&settings, &AwsSecrets::new(&shared)).await {
+        Ok(checked) => {
+            print_stdout(&format!("{checked}\n"));
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("health-canary: {e}");
-            return ExitCode::from(EXIT_USAGE);
+            ExitCode::from(EXIT_USAGE)
         }
-    };
-    let client = match crate::check::probe::build_client() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("health-canary: cannot build the HTTP client: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
+    }
+}
+
+/// The config (its secrets fetched) and the HTTP client, or the exit code after saying why not.
+async fn prepare(
+    settings: &Settings,
+    shared: &SharedConfig,
+) -> Result<(Config, reqwest::Client), ExitCode> {
+    let config = config::load_settings(settings, &process_env, &AwsSecrets::new(shared))
+        .await
+        .map_err(|e| {
+            eprintln!("health-canary: {e}");
+            ExitCode::from(EXIT_USAGE)
+        })?;
+    let client = crate::check::probe::build_client().map_err(|e| {
+        eprintln!("health-canary: cannot build the HTTP client: {e}");
+        ExitCode::from(EXIT_USAGE)
+    })?;
     tracing::info!(
         canary = %config.canary,
         targets = config.targets.len(),
         "config loaded"
     );
-    let report = crate::check::run_check(&config, &client).await;
+    Ok((config, client))
+}
+
+async fn check(args: CheckArgs, settings: Settings) -> ExitCode {
+    // Loaded only if a secret, the config's SSM parameter or --publish needs AWS.
+    let shared = SharedConfig::new(&settings);
+    let (config, client) = match prepare(&settings, &shared).await {
+        Ok(ready) => ready,
+        Err(code) => return code,
+    };
+    let report = match args.wait {
+        None => crate::check::run_check(&config, &client).await,
+        Some(within) => gate(&config, &client, &args, within).await,
+    };
     for t in &report.targets {
         tracing::debug!(
             target_name = %t.name,
@@ -166,20 +213,9 @@ async fn check(args: CheckArgs, settings: Settings) -> ExitCode {
         );
     }
     tracing::info!(status = %report.status, "check finished");
-    if args.emf {
-        // --emf: the metrics as EMF lines on stdout, instead of the table/JSON, through the same
-        // sink as `publisher: emf`.
-        if let Err(e) = crate::sinks::metrics::write_emf(&config.metrics, &report) {
-            eprintln!("health-canary: {e}");
-        }
-    } else {
-        match render_output(&report, args.json) {
-            Ok(text) => print_stdout(&text),
-            Err(e) => eprintln!("health-canary: cannot serialise the report: {e}"),
-        }
-    }
+    print_report(&args, &config, &report);
     if args.publish {
-        let aws = crate::aws::Aws::from_settings(&settings).await;
+        let aws = Aws::new(shared.get().await);
         let delivery = crate::sinks::deliver(&config, &report, &aws).await;
         eprintln!("health-canary: {}", delivery.summary());
         if delivery.canary_failed() {
@@ -187,6 +223,45 @@ async fn check(args: CheckArgs, settings: Settings) -> ExitCode {
         }
     }
     ExitCode::from(exit_code(report.status, args.fail_on_warn))
+}
+
+/// `--wait`: checks until it passes or `within` is up, the progress on stderr; the last report.
+async fn gate(
+    config: &Config,
+    client: &reqwest::Client,
+    args: &CheckArgs,
+    within: Duration,
+) -> Report {
+    let wait = Wait {
+        within,
+        every: args.interval,
+    };
+    let mut progress = |line: String| eprintln!("health-canary: {line}");
+    let waited = wait::until_pass(config, client, &wait, args.fail_on_warn, &mut progress).await;
+    if !waited.passed {
+        eprintln!(
+            "health-canary: gave up after {} and {} checks: still {}",
+            wait::readable(within),
+            waited.checks,
+            waited.report.status
+        );
+    }
+    waited.report
+}
+
+/// The report on stdout: the table, JSON, or (`--emf`) the metrics as EMF lines instead, through
+/// the same sink as `publisher: emf`.
+fn print_report(args: &CheckArgs, config: &Config, report: &Report) {
+    if args.emf {
+        if let Err(e) = crate::sinks::metrics::write_emf(&config.metrics, report) {
+            eprintln!("health-canary: {e}");
+        }
+    } else {
+        match render_output(report, args.json) {
+            Ok(text) => print_stdout(&text),
+            Err(e) => eprintln!("health-canary: cannot serialise the report: {e}"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -212,8 +287,9 @@ mod tests {
         let Command::Check(a) = cli.command else {
             panic!("expected check")
         };
-        assert_eq!(a.url.as_deref(), Some("http://127.0.0.1:1/h"));
-        assert!(a.json && a.fail_on_warn && a.allow_http && a.publish && a.emf);
+        assert_eq!(a.source.url.as_deref(), Some("http://127.0.0.1:1/h"));
+        assert!(a.json && a.fail_on_warn && a.source.allow_http && a.publish && a.emf);
+        assert_eq!(a.wait, None);
     }
 
     #[test]
@@ -229,7 +305,7 @@ mod tests {
             let Command::Check(a) = cli.command else {
                 panic!("expected check")
             };
-            a.apply(env.clone())
+            a.source.apply(env.clone())
         };
         let s = parse(&[
             "health-canary",
@@ -248,6 +324,70 @@ mod tests {
         assert_eq!(s.overrides.url.as_deref(), Some("https://env.example/h"));
         assert_eq!(s.config_file.as_deref(), Some("env.json"));
         assert!(!s.overrides.allow_http);
+    }
+
+    #[test]
+    fn wait_takes_durations_and_conflicts_with_publishing() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args);
+        let cli = parse(&[
+            "health-canary",
+            "check",
+            "--wait",
+            "5m",
+            "--interval",
+            "15s",
+        ])
+        .unwrap();
+        let Command::Check(a) = cli.command else {
+            panic!("expected check")
+        };
+        assert_eq!(a.wait, Some(Duration::from_secs(300)));
+        assert_eq!(a.interval, Duration::from_secs(15));
+        let cli = parse(&["health-canary", "check", "--wait", "90s"]).unwrap();
+        let Command::Check(a) = cli.command else {
+            panic!("expected check")
+        };
+        assert_eq!(a.interval, Duration::from_secs(10));
+        for (args, want) in [
+            (
+                &["health-canary", "check", "--interval", "5s"][..],
+                "--wait",
+            ),
+            (
+                &["health-canary", "check", "--wait", "1m", "--publish"][..],
+                "cannot be used with",
+            ),
+            (
+                &["health-canary", "check", "--wait", "1m", "--emf"][..],
+                "cannot be used with",
+            ),
+            (
+                &["health-canary", "check", "--wait", "soon"][..],
+                "like 90s, 5m",
+            ),
+        ] {
+            let e = parse(args).unwrap_err();
+            assert_eq!(e.exit_code(), i32::from(EXIT_USAGE), "{args:?}");
+            assert!(e.to_string().contains(want), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn validate_takes_the_same_source_flags_as_check() {
+        let cli = Cli::try_parse_from([
+            "health-canary",
+            "validate",
+            "--config",
+            "c.json",
+            "--allow-http",
+        ])
+        .unwrap();
+        let Command::Validate(a) = cli.command else {
+            panic!("expected validate")
+        };
+        let s = a.apply(Settings::default());
+        assert_eq!(s.config_file.as_deref(), Some("c.json"));
+        assert!(s.overrides.allow_http);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! invocation `run_check` → `deliver` → a short JSON summary, or an error with a stable
 //! `error_type` when the canary itself could not do its job.
 
-use crate::aws::Aws;
+use crate::aws::secrets::AwsSecrets;
+use crate::aws::{Aws, SharedConfig};
 use crate::check::config::env::process_env;
 use crate::check::config::{self, Config, Settings};
 use crate::check::report::{Report, Status};
@@ -25,7 +26,8 @@ pub const ERROR_DELIVERY_FAILED: &str = "CanaryDeliveryFailed";
 /// not one of these).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CanaryError {
-    /// The configuration in the environment is invalid; fix the function's settings.
+    /// The configuration is invalid, or its source or a secret it references could not be
+    /// read; fix the function's settings (or its role).
     #[error("invalid canary configuration: {0}")]
     ConfigInvalid(String),
     /// The HTTP client could not be built.
@@ -135,16 +137,15 @@ pub struct Canary {
 }
 
 impl Canary {
-    /// Loads the configuration the environment's `settings` describe (`CANARY_CONFIG_FILE`, else
-    /// `CANARY_CONFIG`, else `CANARY_URL`, plus every `CANARY_*` override) and builds the clients.
+    /// Loads the configuration the environment's `settings` describe (exactly one of
+    /// `CANARY_CONFIG_FILE`, `CANARY_CONFIG`, `CANARY_CONFIG_SSM` and `CANARY_URL`, plus every
+    /// `CANARY_*` override), resolving its secret references once for the life of the instance,
+    /// and builds the clients. The SDK config is loaded once and shared by all of them.
     pub async fn from_settings(settings: &Settings) -> Canary {
-        let config = config::load(
-            settings.config_file.as_deref(),
-            settings.config_json.as_deref(),
-            &settings.overrides,
-            &process_env,
-        )
-        .map_err(|e| e.to_string());
+        let shared = SharedConfig::new(settings);
+        let config = config::load_settings(settings, &process_env, &AwsSecrets::new(&shared))
+            .await
+            .map_err(|e| e.to_string());
         if let Err(e) = &config {
             warn!(error = %e, "invalid canary configuration; every invocation will report it");
         }
@@ -152,7 +153,7 @@ impl Canary {
         Canary {
             config,
             client,
-            aws: Aws::from_settings(settings).await,
+            aws: Aws::new(shared.get().await),
         }
     }
 

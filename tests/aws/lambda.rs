@@ -3,6 +3,7 @@
 //! LocalStack, and the handler's stable error types.
 
 use crate::metrics::{aws_env, read_values, test_aws, unique};
+use crate::support::lambda_process::{invoke_fresh, Invocation};
 use crate::support::{self, Scenario};
 use health_canary::aws::Aws;
 use health_canary::check::config::{self, Overrides};
@@ -191,127 +192,20 @@ async fn scheduled_invocation_through_cargo_lambda_watch_lands_metrics() {
     assert_eq!(values, vec![vec![1.0], vec![2.0], vec![2.0]]);
 }
 
-/// A minimal Lambda Runtime API on 127.0.0.1: hands out `event` once (then holds further polls
-/// open), and sends back what the function posts as its response or error.
-async fn runtime_api(
-    event: Vec<u8>,
-) -> (
-    std::net::SocketAddr,
-    tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
-) {
-    use axum::extract::{Path, State};
-    use axum::http::{HeaderMap, StatusCode};
-    use axum::routing::{get, post};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-
-    type Shared = (
-        Arc<Vec<u8>>,
-        Arc<AtomicBool>,
-        tokio::sync::mpsc::UnboundedSender<(String, String)>,
-    );
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let state: Shared = (Arc::new(event), Arc::new(AtomicBool::new(false)), tx);
-    async fn next(State((event, served, _)): State<Shared>) -> (HeaderMap, Vec<u8>) {
-        if served.swap(true, Ordering::SeqCst) {
-            // One invocation per test: later polls wait until the function is killed.
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-        }
-        let mut h = HeaderMap::new();
-        let deadline = chrono::Utc::now().timestamp_millis() + 60_000;
-        h.insert("lambda-runtime-aws-request-id", "req-1".parse().unwrap());
-        h.insert(
-            "lambda-runtime-deadline-ms",
-            deadline.to_string().parse().unwrap(),
-        );
-        h.insert(
-            "lambda-runtime-invoked-function-arn",
-            "arn:aws:lambda:us-east-1:000000000000:function:health-canary"
-                .parse()
-                .unwrap(),
-        );
-        h.insert(
-            "lambda-runtime-trace-id",
-            "Root=1-6b06201b-92bc501d810796c60a26cdc5;Sampled=1"
-                .parse()
-                .unwrap(),
-        );
-        (h, event.to_vec())
-    }
-    async fn done(
-        State((_, _, tx)): State<Shared>,
-        Path((_id, kind)): Path<(String, String)>,
-        body: String,
-    ) -> StatusCode {
-        let _ = tx.send((kind, body));
-        StatusCode::ACCEPTED
-    }
-    async fn init_error(State((_, _, tx)): State<Shared>, body: String) -> StatusCode {
-        let _ = tx.send(("init/error".into(), body));
-        StatusCode::ACCEPTED
-    }
-    let app = axum::Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route("/2018-06-01/runtime/invocation/{id}/{kind}", post(done))
-        .route("/2018-06-01/runtime/init/error", post(init_error))
-        .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (addr, rx)
-}
-
-/// What the function sent back for one invocation (`response` or `error`, and the body), and
-/// what it wrote.
-pub struct Run {
-    pub kind: String,
-    pub body: String,
-    pub stdout: String,
-    pub stderr: String,
-}
-
 /// Starts the real `health-canary-lambda` (lambda_runtime's loop, as Lambda starts it) with the
 /// test's AWS settings and `env` and nothing inherited, hands it `event` once through a local
-/// Runtime API, and returns its result; panics when none comes `within`.
-pub async fn run_function<K: AsRef<std::ffi::OsStr>>(
+/// Runtime API with a deadline `within` from now, and returns its answer; panics when none comes.
+pub async fn run_function<K: AsRef<str>>(
     event: Vec<u8>,
     env: &[(K, String)],
     within: Duration,
-) -> Run {
-    let (api, mut results) = runtime_api(event).await;
-    let mut function = Command::new(env!("CARGO_BIN_EXE_health-canary-lambda"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CANARY_") || k.starts_with("AWS_") {
-            function.env_remove(k);
-        }
-    }
-    function
-        .envs(aws_env())
-        .envs([
-            ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
-            ("AWS_LAMBDA_FUNCTION_NAME", "health-canary".to_string()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_string()),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
-        ])
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = function.spawn().expect("start health-canary-lambda");
-    let got = tokio::time::timeout(within, results.recv()).await;
-    let _ = child.kill();
-    let out = child.wait_with_output().expect("function output");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let (kind, body) = got
-        .unwrap_or_else(|_| panic!("no result within {within:?}; stderr: {stderr}"))
-        .expect("result");
-    Run {
-        kind,
-        body,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    }
+) -> Invocation {
+    let env: Vec<(String, String)> = aws_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .chain(env.iter().map(|(k, v)| (k.as_ref().to_string(), v.clone())))
+        .collect();
+    invoke_fresh(&env, &event, within, within).await
 }
 
 // No alert topic here: LocalStack 4.13's CloudWatch stalled (no answer for 60 s and more) when the

@@ -422,12 +422,6 @@ fn canary_stopped_and_errors_alarms_always_notify() {
     );
 }
 
-/// Variables the template sets before the code reads them: issue 11's SSM config source, read at
-/// cold start by code still to come. Until then a stack given ConfigSsmParameter has no other
-/// config source and every run fails with CanaryConfigInvalid (the errors alarm fires); an entry
-/// here must leave as soon as the code reads it (the test below fails then).
-const AHEAD_OF_CODE: &[&str] = &["CANARY_CONFIG_SSM"];
-
 /// The function's environment for the given parameters.
 fn function_env(overrides: &[(&str, &str)]) -> Vec<(String, String)> {
     let t = cfn::load("template.yaml");
@@ -447,18 +441,10 @@ fn function_environment_uses_only_variables_the_code_reads() {
     let env = function_env(&[]);
     let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
     for name in &names {
-        let read = health_canary::check::config::env::ALL.contains(name);
-        if AHEAD_OF_CODE.contains(name) {
-            assert!(
-                !read,
-                "the canary reads {name} now: remove it from AHEAD_OF_CODE"
-            );
-        } else {
-            assert!(
-                read,
-                "template sets {name}, which the canary does not read (check::config::env::ALL)"
-            );
-        }
+        assert!(
+            health_canary::check::config::env::ALL.contains(name),
+            "template sets {name}, which the canary does not read (check::config::env::ALL)"
+        );
     }
     for needed in [
         "CANARY_URL",

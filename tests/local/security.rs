@@ -2,20 +2,9 @@
 //! http to a non-loopback host needs an explicit opt-in, and redirects never carry credentials
 //! to another host.
 
-use crate::support::{read_request_head, run_cli, serve_raw, TestServer};
-use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Mutex};
+use crate::support::guarded::{guarded_server, random_secret, Seen, FAILING_BODY};
+use crate::support::{read_request_head, run_cli};
 use tokio::io::AsyncWriteExt;
-
-/// A fresh random secret for one test (so a match can only come from this run).
-pub fn random_secret() -> String {
-    let a = RandomState::new().hash_one(std::process::id());
-    let b = RandomState::new().hash_one(std::time::SystemTime::now());
-    format!("hc-secret-{a:016x}{b:016x}")
-}
-
-/// Request heads a recording server saw.
-pub type Seen = Arc<Mutex<Vec<String>>>;
 
 /// A recording server on a chosen address (any loopback, or 0.0.0.0), stopped when dropped.
 pub struct Recorder {
@@ -38,7 +27,7 @@ pub async fn recording_server(
     extra: String,
     body: &'static str,
 ) -> (Recorder, Seen) {
-    let seen: Seen = Arc::default();
+    let seen: Seen = Seen::default();
     let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let record = seen.clone();
@@ -64,38 +53,6 @@ pub async fn recording_server(
     (Recorder { addr, task }, seen)
 }
 
-/// A seed-format body with one failing component (so reasons and alerts have something to say).
-pub const FAILING_BODY: &str = r#"{"global_status":"FAIL","market_data":{"status":"FAIL","stale_symbols":3},"telegram":{"status":"PASS","enabled":true}}"#;
-
-/// A server that only answers 200 when `Authorization: Bearer {secret}` is present (else 401).
-async fn guarded_server(secret: &str) -> (TestServer, Seen) {
-    let seen: Seen = Arc::default();
-    let record = seen.clone();
-    let want = format!("authorization: bearer {}", secret.to_ascii_lowercase());
-    let server = serve_raw(move |mut stream| {
-        let record = record.clone();
-        let want = want.clone();
-        async move {
-            let head = read_request_head(&mut stream).await;
-            let authorised = head.to_ascii_lowercase().contains(&want);
-            record.lock().unwrap().push(head);
-            let (status, body) = if authorised {
-                (200, FAILING_BODY)
-            } else {
-                (401, r#"{"error":"unauthorised"}"#)
-            };
-            let response = format!(
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(response.as_bytes()).await;
-            let _ = stream.shutdown().await;
-        }
-    })
-    .await;
-    (server, seen)
-}
-
 /// Runs the CLI off the async runtime (the servers above keep serving meanwhile).
 pub async fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -118,15 +75,18 @@ fn write_config(dir: &tempfile::TempDir, json: &serde_json::Value) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// An address nothing listens on: a transport failure whose error path must not leak either.
+fn closed_address() -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn header_secret_never_appears_in_console_json_logs_or_emf() {
     let secret = random_secret();
-    let (guarded, guarded_seen) = guarded_server(&secret).await;
-    // Nothing listens on a closed port: a transport failure whose error path must not leak.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let (guarded, guarded_seen) =
+        guarded_server(vec![format!("authorization: bearer {secret}")]).await;
+    let closed = closed_address();
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(
         &dir,
@@ -175,6 +135,57 @@ async fn header_secret_never_appears_in_console_json_logs_or_emf() {
         assert!(head.contains(&format!("Bearer {secret}")), "{head}");
         assert!(head.contains(&secret), "{head}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_in_the_url_goes_on_the_wire_and_is_shown_only_as_its_reference() {
+    let secret = random_secret();
+    let (guarded, guarded_seen) = guarded_server(vec![format!("?sig={secret} http/1.1")]).await;
+    let closed = closed_address();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        &dir,
+        &serde_json::json!({"canary": "security-url", "targets": [
+            {"name": "guarded", "url": guarded.url("/api/health/system?sig=${CANARY_TEST_SECRET}")},
+            {"name": "unreachable", "retries": 0,
+             "url": format!("http://{closed}/health/${{CANARY_TEST_SECRET}}?sig=${{CANARY_TEST_SECRET}}")}
+        ]}),
+    );
+    let env = [
+        ("CANARY_TEST_SECRET", secret.as_str()),
+        ("RUST_LOG", "trace"),
+    ];
+    for extra in [&[][..], &["--json"][..], &["--emf"][..]] {
+        let mut args = vec!["-vv", "check", "--config", &config];
+        args.extend_from_slice(extra);
+        let out = cli(&args, &env).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}\n{stdout}\n{stderr}");
+        assert!(
+            !stdout.contains(&secret),
+            "{extra:?}: secret in stdout:\n{stdout}"
+        );
+        assert!(
+            !stderr.contains(&secret),
+            "{extra:?}: secret in stderr:\n{stderr}"
+        );
+        if extra == ["--json"] {
+            let report: serde_json::Value = serde_json::from_str(&stdout).expect("JSON report");
+            assert_eq!(
+                report["targets"][0]["url"],
+                guarded.url("/api/health/system?sig=${CANARY_TEST_SECRET}")
+            );
+            assert_eq!(report["targets"][0]["status"], "FAIL");
+            let reason = report["targets"][1]["reason"].as_str().unwrap_or_default();
+            assert!(reason.contains("connection refused"), "{reason}");
+        }
+    }
+    let heads = guarded_seen.lock().unwrap().clone();
+    assert_eq!(heads.len(), 3);
+    assert!(heads
+        .iter()
+        .all(|h| h.contains(&format!("?sig={secret} HTTP/1.1"))));
 }
 
 /// An IPv4 address of this machine that is not loopback, if it has one.

@@ -1,9 +1,11 @@
 //! Shared test helpers: the sample health service and hostile local servers on ephemeral ports,
-//! the built CLI, LocalStack access.
+//! secrets and a service guarded by them, the built CLI and Lambda binary, LocalStack access.
 #![allow(dead_code)]
 
 pub mod cfn;
 pub mod fault_proxy;
+pub mod guarded;
+pub mod lambda_process;
 
 pub use sample_service::{SampleService, Scenario};
 use std::future::Future;

@@ -6,8 +6,9 @@
 //! | Variable | Meaning |
 //! |---|---|
 //! | `CANARY_URL` | Simple mode: one health URL with every default (`--url` wins over it). |
-//! | `CANARY_CONFIG` | Full mode: the JSON config inline (what the Lambda uses). |
-//! | `CANARY_CONFIG_FILE` | Full mode: path to a JSON config file; wins over `CANARY_CONFIG` (`--config` wins over it). |
+//! | `CANARY_CONFIG` | Full mode: the JSON config inline. |
+//! | `CANARY_CONFIG_FILE` | Full mode: path to a JSON config file (`--config` wins over it). |
+//! | `CANARY_CONFIG_SSM` | Full mode: name (or ARN) of an SSM parameter holding the JSON config, read once at start, decrypted. |
 //! | `CANARY_NAME` | The canary's name, the `Canary` dimension (config `canary`; default `health-canary`). |
 //! | `CANARY_NAMESPACE` | CloudWatch namespace (config `metrics.namespace`; default `HealthCanary`). |
 //! | `CANARY_MEASUREMENTS` | `all`, `none` or a comma-separated list of field names (config `metrics.measurements`; default `all`). |
@@ -21,8 +22,10 @@
 //! | `RUST_LOG` | Log filter (e.g. `health_canary=debug`); replaces the CLI's `-v` levels and wins over `AWS_LAMBDA_LOG_LEVEL`. |
 //! | `AWS_LAMBDA_LOG_FORMAT` | Lambda only: `JSON` for JSON log lines, else plain text. |
 //! | `AWS_LAMBDA_LOG_LEVEL` | Lambda only: log level when `RUST_LOG` is unset (default `info`). |
-//! | any `${VAR}` in a header value | Resolved when the config loads; here an empty value is a value. |
+//! | any `${VAR}` in a header value or a URL's path or query | Resolved when the config loads; here an empty value is a value. |
 //!
+//! Exactly one config source: `CANARY_CONFIG_FILE` (or `--config`), `CANARY_CONFIG`,
+//! `CANARY_CONFIG_SSM` or `CANARY_URL` (or `--url`); several at once are refused, naming each.
 //! Precedence: command-line flags > these variables > the config file > defaults. The AWS SDK
 //! reads its own variables (`AWS_REGION`, `AWS_ENDPOINT_URL`, credentials) itself.
 
@@ -30,8 +33,10 @@
 pub const CANARY_URL: &str = "CANARY_URL";
 /// Full mode: the JSON config inline.
 pub const CANARY_CONFIG: &str = "CANARY_CONFIG";
-/// Full mode: path to a JSON config file (wins over [`CANARY_CONFIG`]).
+/// Full mode: path to a JSON config file.
 pub const CANARY_CONFIG_FILE: &str = "CANARY_CONFIG_FILE";
+/// Full mode: an SSM parameter holding the JSON config.
+pub const CANARY_CONFIG_SSM: &str = "CANARY_CONFIG_SSM";
 /// The canary's name.
 pub const CANARY_NAME: &str = "CANARY_NAME";
 /// CloudWatch namespace.
@@ -60,10 +65,11 @@ pub const AWS_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
 
 /// Every variable [`Settings`] reads, in the order of the table above.
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
     CANARY_URL,
     CANARY_CONFIG,
     CANARY_CONFIG_FILE,
+    CANARY_CONFIG_SSM,
     CANARY_NAME,
     CANARY_NAMESPACE,
     CANARY_MEASUREMENTS,
@@ -114,6 +120,8 @@ pub struct Settings {
     pub config_file: Option<String>,
     /// `CANARY_CONFIG`.
     pub config_json: Option<String>,
+    /// `CANARY_CONFIG_SSM`.
+    pub config_ssm: Option<String>,
     /// The settings that override the config file.
     pub overrides: Overrides,
     /// `CANARY_AWS_TIMEOUT_SECONDS`, unparsed (the AWS clients check it).
@@ -133,6 +141,7 @@ impl Settings {
         Settings {
             config_file: var(CANARY_CONFIG_FILE),
             config_json: var(CANARY_CONFIG),
+            config_ssm: var(CANARY_CONFIG_SSM),
             overrides: Overrides {
                 url: var(CANARY_URL),
                 canary: var(CANARY_NAME),
@@ -160,7 +169,7 @@ impl Settings {
 }
 
 /// A variable of this process's environment, as it is (an empty value is a value); `None` when
-/// unset or not UTF-8. Header `${VAR}` references resolve through it.
+/// unset or not UTF-8. `${VAR}` references resolve through it.
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
@@ -193,6 +202,7 @@ mod tests {
             &o.url,
             &s.config_json,
             &s.config_file,
+            &s.config_ssm,
             &o.canary,
             &o.namespace,
             &o.measurements,

@@ -1,8 +1,12 @@
-//! Configuration, in stages: the file's raw shape (`raw`, serde, unknown keys rejected) and the
-//! environment's (`env`, every `CANARY_*` setting in one struct, flags on top) are validated once
-//! into a [`Config`] (`model`), the only shape the rest of the canary sees. Defaults and limits
-//! live in `defaults`; `target` and `sections` check each part and report every problem together.
-//! The CLI, the Lambda and the demo all load through [`load`].
+//! Configuration, in stages: the source (`source`: exactly one of a file, inline JSON, an SSM
+//! parameter or a URL) is read into the file's raw shape (`raw`, serde, unknown keys rejected);
+//! its references (`reference`: `${VAR}`, `${ssm:…}`, `${secretsmanager:…}`) are fetched once
+//! through a [`SecretStore`] (`secrets`); then the raw shape and the environment's settings
+//! (`env`, every `CANARY_*` setting in one struct, flags on top) are validated once into a
+//! [`Config`] (`model`), the only shape the rest of the canary sees. Defaults and limits live in
+//! `defaults`; `target`, `target_url` and `sections` check each part and report every problem
+//! together. The CLI and the Lambda load through [`load_settings`], `validate` through
+//! [`check_settings`], the demo and tests through [`load`].
 
 mod defaults;
 pub mod env;
@@ -10,75 +14,143 @@ mod error;
 mod model;
 mod problems;
 mod raw;
+mod reference;
+#[cfg(test)]
+mod schema;
+mod secrets;
 mod sections;
+mod source;
 mod target;
+mod target_url;
 
 pub use defaults::{
     DEFAULT_CANARY, DEFAULT_MAX_BODY_BYTES, DEFAULT_NAMESPACE, DEFAULT_TIMEOUT_SECONDS,
     MAX_BODY_BYTES_LIMIT, MAX_TIMEOUT_SECONDS,
 };
 pub use env::{Overrides, Settings};
-pub use error::ConfigError;
+pub use error::{ConfigError, FetchError};
 pub use model::{
     AlertConfig, Config, Measurements, MetricsConfig, Publisher, Secret, StatusRange, Target,
 };
+pub use secrets::SecretStore;
 
 use problems::Problems;
 use raw::{RawConfig, RawTarget};
-use std::collections::HashSet;
+use reference::Reference;
+use secrets::{Fetched, Values};
+use source::Source;
+use std::collections::{BTreeSet, HashSet};
 
-/// Loads the configuration the way every entry point does: a config file path, else inline JSON
-/// (`CANARY_CONFIG`), else simple mode from the URL override. `env` resolves `${VAR}` in headers.
+/// Loads the configuration from the one source `settings` give, fetching the config (from
+/// `CANARY_CONFIG_SSM`) and every `${ssm:…}` / `${secretsmanager:…}` reference through `store`,
+/// each parameter or secret once; `env` resolves `${VAR}`. What the CLI and the Lambda run with.
+pub async fn load_settings(
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+    store: &impl SecretStore,
+) -> Result<Config, ConfigError> {
+    let raw = Source::choose(settings)?.read(store).await?;
+    let fetched = secrets::fetch_all(&references(&raw), store).await;
+    validate(
+        raw,
+        &settings.overrides,
+        &Values::Resolve {
+            env,
+            fetched: &fetched,
+        },
+    )
+}
+
+/// Loads a config from a file path or inline JSON (exactly one), or simple mode from the URL
+/// override, resolving `${VAR}` through `env`. It fetches nothing: an `${ssm:…}` or
+/// `${secretsmanager:…}` reference is an error here (use [`load_settings`]).
 pub fn load(
     file: Option<&str>,
     inline_json: Option<&str>,
     overrides: &Overrides,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
-    let raw = match (file, inline_json) {
-        (Some(path), _) => {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.to_string(),
-                source,
-            })?;
-            parse_raw(&text, &format!("file {path}"))?
-        }
-        (None, Some(json)) if !json.trim().is_empty() => parse_raw(json, "in CANARY_CONFIG")?,
-        _ => RawConfig::default(),
+    let settings = Settings {
+        config_file: file.map(str::to_string),
+        config_json: env::non_empty(inline_json.map(str::to_string)),
+        overrides: overrides.clone(),
+        ..Settings::default()
     };
-    validate(raw, overrides, env)
+    let raw = Source::choose(&settings)?.read_local()?;
+    validate(
+        raw,
+        overrides,
+        &Values::Resolve {
+            env,
+            fetched: &Fetched::default(),
+        },
+    )
 }
 
-fn parse_raw(text: &str, origin: &str) -> Result<RawConfig, ConfigError> {
-    raw::parse(text).map_err(|message| ConfigError::Syntax {
-        origin: origin.to_string(),
-        message,
+/// What a valid config holds, as `validate` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checked {
+    /// Where it came from (`config file canary.json`).
+    pub source: String,
+    /// The canary's name.
+    pub canary: String,
+    /// How many targets.
+    pub targets: usize,
+    /// How many distinct references (`${…}`), checked but not resolved.
+    pub references: usize,
+}
+
+impl std::fmt::Display for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        write!(
+            f,
+            "{} is valid: canary '{}', {}, {} (checked, not fetched)",
+            self.source,
+            self.canary,
+            plural(self.targets, "target", "targets"),
+            plural(self.references, "secret reference", "secret references"),
+        )
+    }
+}
+
+/// Checks the config from the one source `settings` give without resolving any reference: every
+/// problem at once, nothing probed, no secret fetched (only a config kept in SSM is read, through
+/// `store`).
+pub async fn check_settings(
+    settings: &Settings,
+    store: &impl SecretStore,
+) -> Result<Checked, ConfigError> {
+    let source = Source::choose(settings)?;
+    let raw = source.read(store).await?;
+    let references = references(&raw).len();
+    let config = validate(raw, &settings.overrides, &Values::SyntaxOnly)?;
+    Ok(Checked {
+        source: source.describe(),
+        canary: config.canary,
+        targets: config.targets.len(),
+        references,
     })
 }
 
+/// Every well-formed reference of the config, once (malformed ones are reported by validation).
+fn references(raw: &RawConfig) -> BTreeSet<Reference> {
+    raw.templates()
+        .filter_map(|t| reference::references(t).ok())
+        .flatten()
+        .collect()
+}
+
 /// Raw file + overrides → a validated [`Config`], or every problem at once.
-fn validate(
-    mut raw: RawConfig,
-    ov: &Overrides,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Config, ConfigError> {
+fn validate(raw: RawConfig, ov: &Overrides, values: &Values) -> Result<Config, ConfigError> {
     let mut p = Problems::under("");
-    if let Some(url) = &ov.url {
-        if raw.targets.is_empty() {
-            raw.targets.push(RawTarget {
-                url: url.clone(),
-                ..RawTarget::default()
-            });
-        } else {
-            p.note("give either a URL or a config with targets, not both");
-        }
-    }
     if raw.targets.is_empty() {
         return Err(ConfigError::Missing);
     }
     let canary = sections::canary(raw.canary, ov, &mut p);
     let concurrency = sections::concurrency(raw.concurrency, &mut p);
-    let targets = validate_targets(raw.targets, ov.allow_http, env, &mut p);
+    let targets = validate_targets(raw.targets, ov.allow_http, values, &mut p);
     let metrics = sections::metrics(raw.metrics, ov, &mut p);
     let mut alerts = sections::alerts(raw.alerts, ov, &mut p);
     alerts.hints = targets
@@ -103,13 +175,13 @@ fn validate(
 fn validate_targets(
     raw: Vec<RawTarget>,
     allow_http: bool,
-    env: &dyn Fn(&str) -> Option<String>,
+    values: &Values,
     p: &mut Problems,
 ) -> Vec<Target> {
     let mut seen = HashSet::new();
     let mut targets = Vec::new();
     for (i, t) in raw.into_iter().enumerate() {
-        match target::validate_target(i, t, allow_http, env) {
+        match target::validate_target(i, t, allow_http, values) {
             Ok(t) => {
                 if !seen.insert(t.name.clone()) {
                     p.push(
@@ -130,6 +202,8 @@ mod tests {
     use super::*;
     use crate::check::formats::Format;
     use crate::check::report::Status;
+    use secrets::MapStore;
+    use std::sync::atomic::Ordering;
     use std::time::Duration;
 
     fn no_env(_: &str) -> Option<String> {
@@ -368,7 +442,7 @@ mod tests {
     }
 
     #[test]
-    fn url_and_config_targets_together_is_an_error() {
+    fn a_url_and_a_config_together_are_refused_naming_both() {
         let ov = Overrides {
             url: Some("https://a/".into()),
             ..Overrides::default()
@@ -380,7 +454,10 @@ mod tests {
             &no_env,
         )
         .unwrap_err();
-        assert!(e.to_string().contains("not both"));
+        assert_eq!(
+            e.to_string(),
+            "several config sources given (CANARY_CONFIG, a URL (--url or CANARY_URL)): give exactly one"
+        );
     }
 
     #[test]
@@ -395,5 +472,138 @@ mod tests {
         assert!(e
             .to_string()
             .contains("cannot read config file /nonexistent/canary.json"));
+    }
+
+    fn ssm_settings(name: &str) -> Settings {
+        let name = name.to_string();
+        Settings::from_lookup(&|k| (k == env::CANARY_CONFIG_SSM).then(|| name.clone()))
+    }
+
+    fn store(config: &str) -> MapStore {
+        MapStore {
+            parameters: [
+                ("/canary/config", config),
+                ("/p/token", "tok-1"),
+                ("/p/tenant", "acme"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
+            secrets: [("creds".to_string(), r#"{"key":"k&y"}"#.to_string())].into(),
+            ..MapStore::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn loads_from_an_ssm_parameter_with_secrets_from_both_stores() {
+        let store = store(
+            r#"{"$schema":"./canary.schema.json","targets":[{"name":"api",
+                "url":"https://a.example/t/${ssm:/p/tenant}/h?key=${secretsmanager:creds#key}",
+                "headers":{"Authorization":"Bearer ${ssm:/p/token}","X-Tenant":"${ssm:/p/tenant}"}}]}"#,
+        );
+        let c = load_settings(&ssm_settings("/canary/config"), &no_env, &store)
+            .await
+            .unwrap();
+        let t = &c.targets[0];
+        assert_eq!(t.headers[0].1.expose(), "Bearer tok-1");
+        assert_eq!(t.url.as_str(), "https://a.example/t/acme/h?key=k%26y");
+        assert_eq!(
+            t.shown_url,
+            "https://a.example/t/${ssm:/p/tenant}/h?key=${secretsmanager:creds#key}"
+        );
+        // The config, the two parameters and the secret: each read once.
+        assert_eq!(store.calls.load(Ordering::SeqCst), 4);
+        let debug = format!("{c:?}");
+        for value in ["tok-1", "acme", "k&y", "k%26y"] {
+            assert!(!debug.contains(value), "{value} in {debug}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_config_parameter_is_a_config_error_naming_it() {
+        let e = load_settings(&ssm_settings("/nope"), &no_env, &store("{}"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ConfigError::Parameter { .. }));
+        assert!(
+            e.to_string().starts_with(
+                "cannot read the config from SSM parameter /nope (CANARY_CONFIG_SSM): it is not found"
+            ),
+            "{e}"
+        );
+        let e = load_settings(
+            &ssm_settings("/canary/config"),
+            &no_env,
+            &store("{\"targets\":"),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid config in SSM parameter /canary/config: "),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn every_missing_secret_is_named_by_its_reference_never_its_value() {
+        let store = store(
+            r#"{"targets":[{"url":"https://a.example/h?k=${ssm:/p/gone}",
+                "headers":{"A":"${secretsmanager:creds#nokey}","B":"${secretsmanager:denied}","C":"${ssm:/p/token}"}}]}"#,
+        );
+        let e = load_settings(&ssm_settings("/canary/config"), &no_env, &store)
+            .await
+            .unwrap_err()
+            .to_string();
+        for want in [
+            "targets[0].url: references ${ssm:/p/gone}, which is not found",
+            "targets[0].headers: the value of 'A' references ${secretsmanager:creds#nokey}, which is a secret without the key 'nokey'",
+            "targets[0].headers: the value of 'B' references ${secretsmanager:denied}, which is not readable: access denied",
+        ] {
+            assert!(e.contains(want), "{want}\n{e}");
+        }
+        assert!(!e.contains("tok-1") && !e.contains("k&y"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn check_settings_checks_references_without_fetching_any() {
+        let settings = Settings::from_lookup(&|k| {
+            (k == env::CANARY_CONFIG).then(|| {
+                r#"{"canary":"prod","targets":[
+                    {"url":"https://a.example/h?k=${ssm:/p/token}","headers":{"A":"${UNSET_VAR}"}},
+                    {"url":"https://b.example/h","headers":{"B":"x ${secretsmanager:creds#k} ${ssm:/p/token}"}}]}"#
+                    .to_string()
+            })
+        });
+        let store = store("{}");
+        let checked = check_settings(&settings, &store).await.unwrap();
+        assert_eq!(store.calls.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            checked.to_string(),
+            "the config in CANARY_CONFIG is valid: canary 'prod', 2 targets, 3 secret references (checked, not fetched)"
+        );
+        let bad = Settings::from_lookup(&|k| {
+            (k == env::CANARY_CONFIG).then(|| {
+                r#"{"targets":[{"url":"https://${ssm:/host}/h","retries":9,
+                    "headers":{"A":"${vault:x}"}}]}"#
+                    .to_string()
+            })
+        });
+        let e = check_settings(&bad, &store).await.unwrap_err().to_string();
+        for want in [
+            "stands outside the path",
+            "unknown kind 'vault'",
+            "retries: 9",
+        ] {
+            assert!(e.contains(want), "{want}\n{e}");
+        }
+    }
+
+    #[test]
+    fn load_without_a_store_refuses_remote_references() {
+        let e = errors_of(r#"{"targets":[{"url":"https://a/","headers":{"A":"${ssm:/x}"}}]}"#);
+        assert!(
+            e.contains("references ${ssm:/x}, which is not fetched"),
+            "{e}"
+        );
     }
 }

@@ -77,16 +77,19 @@ pub struct AlertConfig {
     pub hints: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-/// One validated target.
-#[derive(Clone, Debug, PartialEq)]
+/// One validated target. Its `Debug` shows [`Target::shown_url`], never the URL as sent.
+#[derive(Clone, PartialEq)]
 pub struct Target {
     /// Unique name (a CloudWatch dimension).
     pub name: String,
-    /// http(s) URL.
+    /// The http(s) URL as requested: references in its path or query hold their values, so it
+    /// may carry a secret. Only the probe reads it; everything that prints uses `shown_url`.
     pub url: reqwest::Url,
+    /// The URL as reports, logs and alerts show it: each reference as written (`${ssm:/x}`).
+    pub shown_url: String,
     /// HTTP method.
     pub method: reqwest::Method,
-    /// Headers, env references already resolved; values are secrets.
+    /// Headers, references already resolved; values are secrets.
     pub headers: Vec<(String, Secret)>,
     /// Whole-request timeout (connect, headers, body).
     pub timeout: Duration,
@@ -110,6 +113,29 @@ pub struct Target {
     pub hints: BTreeMap<String, String>,
     /// Extra trusted CA certificates (PEM) for a private CA, on top of the system roots.
     pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Every field but `url`, which may hold a resolved secret.
+        f.debug_struct("Target")
+            .field("name", &self.name)
+            .field("shown_url", &self.shown_url)
+            .field("method", &self.method)
+            .field("headers", &self.headers)
+            .field("timeout", &self.timeout)
+            .field("expected_statuses", &self.expected_statuses)
+            .field("format", &self.format)
+            .field("conditions", &self.conditions)
+            .field("critical", &self.critical)
+            .field("retries", &self.retries)
+            .field("retry_delay", &self.retry_delay)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("allow_http", &self.allow_http)
+            .field("hints", &self.hints)
+            .field("ca_file", &self.ca_file)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An inclusive range of accepted HTTP statuses (`200`, or `2xx` = 200..=299).

@@ -27,11 +27,6 @@ impl Problems {
             .push(format!("{}{field}: {message}", self.prefix));
     }
 
-    /// Records a message about the config as a whole (no field).
-    pub fn note(&mut self, message: impl Into<String>) {
-        self.messages.push(message.into());
-    }
-
     /// Records messages already prefixed elsewhere (a target's own problems).
     pub fn extend(&mut self, messages: Vec<String>) {
         self.messages.extend(messages);

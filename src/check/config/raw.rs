@@ -1,13 +1,20 @@
 //! The config file's shape as serde reads it (stage one): every field optional where it has a
-//! default, unknown keys rejected so a typo never silently does nothing. No I/O, no checks.
+//! default, unknown keys rejected so a typo never silently does nothing. No I/O, no checks. In
+//! test builds the types also derive a JSON Schema, which the shipped `config/canary.schema.json`
+//! is compared with (the `schema` tests).
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// The whole file (or `CANARY_CONFIG`).
 #[derive(Deserialize, Debug, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
+    /// The JSON Schema the file follows (for editors); ignored.
+    #[serde(rename = "$schema")]
+    #[allow(dead_code)]
+    pub schema: Option<String>,
     pub canary: Option<String>,
     #[serde(default)]
     pub targets: Vec<RawTarget>,
@@ -20,6 +27,7 @@ pub(super) struct RawConfig {
 
 /// `metrics`.
 #[derive(Deserialize, Debug, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawMetrics {
     pub namespace: Option<String>,
@@ -29,6 +37,7 @@ pub(super) struct RawMetrics {
 
 /// `metrics.measurements`: `"all"`, `"none"`, a comma-separated word, or a list of names.
 #[derive(Deserialize, Debug)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub(super) enum RawMeasurements {
     Word(String),
@@ -37,6 +46,7 @@ pub(super) enum RawMeasurements {
 
 /// `alerts`.
 #[derive(Deserialize, Debug, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAlerts {
     pub topic_arn: Option<String>,
@@ -48,6 +58,7 @@ pub(super) struct RawAlerts {
 
 /// One entry of `targets`.
 #[derive(Deserialize, Debug, Default)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTarget {
     pub name: Option<String>,
@@ -72,6 +83,7 @@ pub(super) struct RawTarget {
 
 /// One entry of `expected_status`: a code (`200`) or a pattern (`"200"`, `"2xx"`).
 #[derive(Deserialize, Debug)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub(super) enum RawStatus {
     Code(u16),
@@ -80,6 +92,7 @@ pub(super) enum RawStatus {
 
 /// One entry of `conditions`: the expression alone, or with a severity.
 #[derive(Deserialize, Debug)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub(super) enum RawCondition {
     Expr(String),
@@ -88,11 +101,21 @@ pub(super) enum RawCondition {
 
 /// `{"expr": …, "severity": …}`.
 #[derive(Deserialize, Debug)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConditionFull {
     pub expr: String,
     #[serde(default)]
     pub severity: Option<String>,
+}
+
+impl RawConfig {
+    /// Every text that may hold references, target by target: the URL, then each header value.
+    pub fn templates(&self) -> impl Iterator<Item = &str> {
+        self.targets.iter().flat_map(|t| {
+            std::iter::once(t.url.as_str()).chain(t.headers.values().map(String::as_str))
+        })
+    }
 }
 
 /// Parses the JSON text; `Err` is serde's message (with line and column).

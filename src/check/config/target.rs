@@ -1,6 +1,6 @@
-//! Validating one target (`targets[i]`, raw → [`Target`]), one function per concern: URL and
-//! plain-http policy, name, method, headers and `${VAR}` interpolation, timeout, expected
-//! statuses, format, conditions, retries / delay / body cap, CA file.
+//! Validating one target (`targets[i]`, raw → [`Target`]), one function per concern: URL (in
+//! `target_url`), name, method, headers and their references, timeout, expected statuses, format,
+//! conditions, retries / delay / body cap, CA file.
 
 use super::defaults::{
     DEFAULT_CRITICAL, DEFAULT_EXPECTED_STATUS, DEFAULT_MAX_BODY_BYTES, DEFAULT_METHOD,
@@ -10,6 +10,9 @@ use super::defaults::{
 use super::model::{Secret, StatusRange, Target};
 use super::problems::Problems;
 use super::raw::{RawCondition, RawStatus, RawTarget};
+use super::reference;
+use super::secrets::{substitute, Values};
+use super::target_url::{url, TargetUrl};
 use crate::check::condition::Condition;
 use crate::check::formats::Format;
 use crate::check::report::Status;
@@ -17,22 +20,19 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// A variable's value by name, for `${VAR}` in header values.
-pub(super) type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
-
 /// Validates `targets[index]`; `Err` holds every problem found, each naming its field.
 pub(super) fn validate_target(
     index: usize,
     t: RawTarget,
     allow_http_everywhere: bool,
-    env: Lookup,
+    values: &Values,
 ) -> Result<Target, Vec<String>> {
     let mut p = Problems::under(format!("targets[{index}]."));
     let allow_http = allow_http_everywhere || t.allow_http.unwrap_or(false);
-    let url = url(&t.url, allow_http, &mut p);
-    let name = name(t.name, url.as_ref(), index, &mut p);
+    let url = url(&t.url, allow_http, values, &mut p);
+    let name = name(t.name, url.as_ref().map(|u| &u.wire), index, &mut p);
     let method = method(t.method.as_deref(), &mut p);
-    let headers = headers(t.headers, env, &mut p);
+    let headers = headers(t.headers, values, &mut p);
     let timeout = timeout(t.timeout_seconds, &mut p);
     let expected_statuses = expected_statuses(t.expected_status, &mut p);
     let format = format(t.format.as_deref(), &mut p);
@@ -40,9 +40,10 @@ pub(super) fn validate_target(
     let limits = limits(t.retries, t.retry_delay_ms, t.max_body_bytes, &mut p);
     let ca_file = ca_file(t.ca_file, &mut p);
     match url {
-        Some(url) if p.is_empty() => Ok(Target {
+        Some(TargetUrl { wire, shown }) if p.is_empty() => Ok(Target {
             name,
-            url,
+            url: wire,
+            shown_url: shown,
             method,
             headers,
             timeout,
@@ -58,54 +59,6 @@ pub(super) fn validate_target(
             ca_file,
         }),
         _ => Err(p.into_messages()),
-    }
-}
-
-/// An http(s) URL with a host; plain http only to loopback or when allowed; no credentials.
-/// `None` when it is not such a URL at all (then the target cannot be built).
-fn url(text: &str, allow_http: bool, p: &mut Problems) -> Option<reqwest::Url> {
-    let url = match reqwest::Url::parse(text.trim()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
-        Ok(u) => {
-            p.push(
-                "url",
-                format!(
-                    "'{text}' must be an http:// or https:// URL with a host (got scheme '{}')",
-                    u.scheme()
-                ),
-            );
-            return None;
-        }
-        Err(e) => {
-            p.push("url", format!("'{text}' is not a URL: {e}"));
-            return None;
-        }
-    };
-    if url.scheme() == "http" && !allow_http && !is_loopback(&url) {
-        p.push(
-            "url",
-            format!(
-                "plain http to '{}' is refused: use https, or set \"allow_http\": true on the target (--allow-http on the CLI)",
-                url.host_str().unwrap_or_default()
-            ),
-        );
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        p.push(
-            "url",
-            "credentials in the URL would leak into reports and metrics: put them in a header that references an environment variable",
-        );
-    }
-    Some(url)
-}
-
-/// Whether the URL's host is loopback (plain http is always allowed there: local tests, sidecars).
-fn is_loopback(url: &reqwest::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 
@@ -144,52 +97,48 @@ fn method(given: Option<&str>, p: &mut Problems) -> reqwest::Method {
     }
 }
 
-/// Valid header names with `${VAR}` resolved through `env`; the values become secrets.
-fn headers(raw: BTreeMap<String, String>, env: Lookup, p: &mut Problems) -> Vec<(String, Secret)> {
+/// Valid header names with their references resolved through `values`; the values become
+/// secrets. A problem names the header and the reference, never a value.
+fn headers(
+    raw: BTreeMap<String, String>,
+    values: &Values,
+    p: &mut Problems,
+) -> Vec<(String, Secret)> {
     let mut headers = Vec::new();
     for (k, v) in raw {
         if reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_err() {
             p.push("headers", format!("'{k}' is not a valid header name"));
             continue;
         }
-        match interpolate(&v, env) {
-            Ok(value) if reqwest::header::HeaderValue::from_str(&value).is_ok() => {
-                headers.push((k, Secret::new(value)))
+        let parts = match reference::parse(&v) {
+            Ok(parts) => parts,
+            Err(e) => {
+                p.push("headers", format!("the value of '{k}': {e}"));
+                continue;
             }
+        };
+        let value = match values.each(&parts) {
+            Ok(Some(resolved)) => substitute(&parts, |i, _| resolved[i].clone()),
+            // Syntax only: the text around the references must still be a header value.
+            Ok(None) => substitute(&parts, |_, _| String::new()),
+            Err(missing) => {
+                for m in missing {
+                    p.push("headers", format!("the value of '{k}' references {m}"));
+                }
+                continue;
+            }
+        };
+        if reqwest::header::HeaderValue::from_str(&value).is_ok() {
+            headers.push((k, Secret::new(value)));
+        } else {
             // The resolved value may be a secret, so it is never quoted.
-            Ok(_) => p.push(
+            p.push(
                 "headers",
                 format!("the value of '{k}' is not a valid header value (control characters?)"),
-            ),
-            Err(var) => p.push(
-                "headers",
-                format!(
-                    "the value of '{k}' references ${{{var}}}, which is not set in the environment"
-                ),
-            ),
+            );
         }
     }
     headers
-}
-
-/// Replaces `${VAR}` with the variable's value; `Err(VAR)` names the first unset one. An opening
-/// `${` without its `}` stays as it is.
-fn interpolate(template: &str, env: Lookup) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            out.push_str(&rest[start..]);
-            return Ok(out);
-        };
-        let var = &after[..end];
-        out.push_str(&env(var).ok_or_else(|| var.to_string())?);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// More than 0 and at most [`MAX_TIMEOUT_SECONDS`].
@@ -341,18 +290,6 @@ fn ca_file(given: Option<String>, p: &mut Problems) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn interpolate_resolves_each_reference_and_names_the_first_unset_one() {
-        let env = |k: &str| match k {
-            "A" => Some("1".to_string()),
-            "EMPTY" => Some(String::new()),
-            _ => None,
-        };
-        assert_eq!(interpolate("x${A}y${EMPTY}z", &env).as_deref(), Ok("x1yz"));
-        assert_eq!(interpolate("${A}${NOPE}${GONE}", &env), Err("NOPE".into()));
-        assert_eq!(interpolate("open ${A", &env).as_deref(), Ok("open ${A"));
-    }
 
     #[test]
     fn status_ranges_accept_codes_and_classes_only() {
