@@ -1,5 +1,6 @@
-//! The Lambda entry point: read the environment once, init once (logging, config, HTTP and AWS
-//! clients), then serve scheduled invocations with the shared handler.
+//! The Lambda entry point: read the environment once, init once (logging, config, the probes'
+//! HTTP client; AWS is made on first use), then serve scheduled invocations with the shared
+//! handler.
 
 use health_canary::check::config::Settings;
 use health_canary::entry::lambda::{init_tracing, Canary};

@@ -179,7 +179,7 @@ async fn check(args: CheckArgs, settings: Settings) -> ExitCode {
         }
     }
     if args.publish {
-        let aws = crate::aws::Aws::from_settings(&settings).await;
+        let aws = crate::aws::Aws::from_settings(&settings);
         let delivery = crate::sinks::deliver(&config, &report, &aws).await;
         eprintln!("health-canary: {}", delivery.summary());
         if delivery.canary_failed() {

@@ -1,4 +1,5 @@
-//! The Lambda handler: state built once at init (config, HTTP client, AWS clients), then per
+//! The Lambda handler: state built once at init (config, the probes' HTTP client, the AWS side,
+//! whose configuration and service clients are made when a run first needs them), then per
 //! invocation `run_check` → `deliver` → a short JSON summary, or an error with a stable
 //! `error_type` when the canary itself could not do its job.
 
@@ -130,13 +131,14 @@ pub struct Canary {
     pub config: Result<Config, String>,
     /// The shared HTTP client, or why it could not be built.
     pub client: Result<reqwest::Client, String>,
-    /// The AWS clients.
+    /// The AWS configuration and clients, each made on first use.
     pub aws: Aws,
 }
 
 impl Canary {
     /// Loads the configuration the environment's `settings` describe (`CANARY_CONFIG_FILE`, else
-    /// `CANARY_CONFIG`, else `CANARY_URL`, plus every `CANARY_*` override) and builds the clients.
+    /// `CANARY_CONFIG`, else `CANARY_URL`, plus every `CANARY_*` override) and builds the probes'
+    /// HTTP client, the AWS configuration and the CloudWatch and SNS clients.
     pub async fn from_settings(settings: &Settings) -> Canary {
         let config = config::load(
             settings.config_file.as_deref(),
@@ -149,10 +151,13 @@ impl Canary {
             warn!(error = %e, "invalid canary configuration; every invocation will report it");
         }
         let client = crate::check::probe::build_client().map_err(|e| e.to_string());
+        let aws = Aws::from_settings(settings);
+        aws.cloudwatch().await;
+        aws.sns().await;
         Canary {
             config,
             client,
-            aws: Aws::from_settings(settings).await,
+            aws,
         }
     }
 
