@@ -10,7 +10,7 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 async fn main() -> Result<(), Error> {
     let settings = Settings::from_process_env();
     init_tracing(&settings);
-    let canary = Canary::from_settings(&settings).await;
+    let canary = Canary::from_settings(&settings);
     let canary = &canary;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move { canary.handle(event.payload).await },

@@ -138,8 +138,8 @@ pub struct Canary {
 impl Canary {
     /// Loads the configuration the environment's `settings` describe (`CANARY_CONFIG_FILE`, else
     /// `CANARY_CONFIG`, else `CANARY_URL`, plus every `CANARY_*` override) and builds the probes'
-    /// HTTP client, the AWS configuration and the CloudWatch and SNS clients.
-    pub async fn from_settings(settings: &Settings) -> Canary {
+    /// HTTP client; AWS is only set up (nothing is loaded until a sink needs it).
+    pub fn from_settings(settings: &Settings) -> Canary {
         let config = config::load(
             settings.config_file.as_deref(),
             settings.config_json.as_deref(),
@@ -151,13 +151,10 @@ impl Canary {
             warn!(error = %e, "invalid canary configuration; every invocation will report it");
         }
         let client = crate::check::probe::build_client().map_err(|e| e.to_string());
-        let aws = Aws::from_settings(settings);
-        aws.cloudwatch().await;
-        aws.sns().await;
         Canary {
             config,
             client,
-            aws,
+            aws: Aws::from_settings(settings),
         }
     }
 
