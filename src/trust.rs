@@ -181,3 +181,31 @@ impl ServerCertVerifier for SystemRoots {
             .supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_client_shares_one_configuration_offering_h2_and_http1() {
+        let (a, b) = (client_config(), client_config());
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(a.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+    }
+
+    #[test]
+    fn a_ca_file_certificate_that_cannot_be_a_trust_anchor_is_refused() {
+        let garbage = CertificateDer::from(b"not a certificate".to_vec());
+        assert!(client_config_with([garbage]).is_err());
+    }
+
+    #[test]
+    fn a_private_ca_is_accepted_as_a_trust_anchor() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec![]).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = params.self_signed(&key).unwrap();
+        let config = client_config_with([ca.der().clone()]).unwrap();
+        assert_eq!(config.alpn_protocols.len(), 2);
+    }
+}
