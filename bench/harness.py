@@ -489,27 +489,41 @@ def parse_strace(text):
     return {"calls": calls, "failed": failed, "by_kind": by_kind}
 
 
+def children(pid):
+    """The child processes of `pid` (all its threads')."""
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(c) for c in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return out
+
+
 def strace_init(strace, binary, extra_env, log_path, timeout_s=120.0):
-    """One more cold start of `binary`, under strace, until its first /next: its file opens."""
+    """One more cold start of `binary`, under strace, until its first /next: its file opens.
+    The traced Lambda is then killed, which ends strace with its -c summary written."""
     api = RuntimeApi()
     env = lambda_env(api.port, extra_env)
     trace = log_path + ".strace"
     cmd = [strace, "-f", "-C", "-qq", "-e", "trace=open,openat,openat2", "-o", trace, "--", binary]
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             api.wait(lambda: len(api.nexts) >= 1, timeout_s, proc, "the first /next under strace")
         finally:
-            # SIGTERM to strace alone: it detaches, writes the -c summary and ends; then the Lambda.
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            finally:
+            for child in children(proc.pid):
                 try:
-                    os.killpg(proc.pid, 9)
+                    os.kill(child, 9)
                 except ProcessLookupError:
                     pass
-                api.close()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            api.close()
     with open(trace) as f:
         return parse_strace(f.read())
 
@@ -830,7 +844,12 @@ def main():
                 )
         if args.strace:
             for kind in kinds:
-                opens[kind] = bench.opens(kind)
+                try:
+                    opens[kind] = bench.opens(kind)
+                except (RunError, OSError, subprocess.SubprocessError) as e:
+                    # The timed rounds are kept even when strace cannot run.
+                    print(f"strace {kind}: {e}", file=sys.stderr, flush=True)
+                    continue
                 print(f"strace {kind:16s} {opens[kind]}", file=sys.stderr, flush=True)
     finally:
         bench.close()
