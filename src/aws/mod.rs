@@ -12,10 +12,12 @@
 //!   reqwest over the same rustls configuration as the probes, so the system roots are read once
 //!   per process, and only when a TLS connection is made.
 //!
-//! Adding a service (DynamoDB, SSM, Secrets Manager) takes three lines: its crate with
+//! Adding a service (DynamoDB, SSM, Secrets Manager): its crate with
 //! `default-features = false, features = ["rt-tokio", "behavior-version-latest"]` (never
 //! `default-https-client`, which links a second HTTP stack and trust store), a `Lazy<Client>`
-//! field, and an accessor like [`Aws::sns`] that calls `Aws::client`.
+//! field (`Arc::default()` in [`Aws::with_timeout`]), and an accessor like [`Aws::sns`] that calls
+//! `Aws::client`. Callers ask for the client where they use it, so it is built only by the runs
+//! that reach that code.
 
 mod http;
 
