@@ -14,6 +14,11 @@ What it measures, per spawned Lambda process (each run is a fresh process, as a 
                runtime asks for the next one
   peak RSS     VmHWM from /proc/<pid>/status after the last invocation
   AWS calls    every request through the proxy: operation, HTTP status, size, datums
+  file opens   with --strace: one more init per kind under `strace -f -C`, stopped at the first
+               /next: open/openat calls (the -c summary) and the paths they opened, by kind
+
+Builds compared in the same run (--compare LABEL=PATH, other commits or features of the canary)
+get their own alert-1@LABEL and scale-1@LABEL kinds, interleaved with all the others.
 """
 
 import argparse
@@ -230,7 +235,13 @@ class CountingProxy:
                 with proxy.lock:
                     proxy.records.append(record)
                 acked = proxy.ack_put_metric_data and op == "PutMetricData"
-                if acked:
+                dynamodb = self.headers.get("X-Amz-Target", "").startswith("DynamoDB_")
+                if dynamodb:
+                    # The bench's LocalStack has no DynamoDB (it needs a Java download); the
+                    # DynamoDB client's calls (the dynamodb variant) get an empty success here.
+                    status, data, resp_headers = 200, b"{}", [("Content-Type", "application/x-amz-json-1.0")]
+                    acked = True
+                elif acked:
                     status, data, resp_headers = ack_put_metric_data(self.path, self.headers)
                 else:
                     conn = http.client.HTTPConnection(*proxy.upstream, timeout=120)
@@ -442,6 +453,81 @@ def run_lambda(binary, extra_env, invocations, log_path, timeout_s=120.0, proxy=
     return out
 
 
+# ---- file opens at init (strace) ----------------------------------------------------------------
+
+# Where an opened path belongs; the first matching prefix wins.
+OPEN_KINDS = (
+    ("certificates", ("/etc/ssl", "/etc/pki", "/usr/share/ca-certificates", "/usr/lib/ssl", "/usr/local/share/ca-certificates")),
+    ("libraries", ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/etc/ld.so")),
+    ("proc and sys", ("/proc", "/sys")),
+)
+
+
+def open_kind(path):
+    for kind, prefixes in OPEN_KINDS:
+        if path.startswith(prefixes):
+            return kind
+    return "other"
+
+
+def parse_strace(text):
+    """Counts the open/openat calls in an `strace -f -C` log (per-call lines, then the -c table):
+    calls and failures from the summary, the opened paths by kind from the lines (with -f a call
+    may be split into "<unfinished ...>" and "resumed" lines; only the first names the path)."""
+    by_kind, calls, failed = {}, 0, 0
+    for line in text.splitlines():
+        m = re.search(r'\bopen(?:at2?)?\((?:AT_FDCWD, )?"([^"]*)"', line)
+        if m:
+            kind = open_kind(m.group(1))
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+            continue
+        # A -c summary row: "% time, seconds, usecs/call, calls, [errors,] syscall".
+        parts = line.split()
+        if len(parts) in (5, 6) and parts[-1] in ("open", "openat", "openat2") and parts[0][0].isdigit():
+            calls += int(parts[3])
+            failed += int(parts[4]) if len(parts) == 6 else 0
+    return {"calls": calls, "failed": failed, "by_kind": by_kind}
+
+
+def children(pid):
+    """The child processes of `pid` (all its threads')."""
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(c) for c in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return out
+
+
+def strace_init(strace, binary, extra_env, log_path, timeout_s=120.0):
+    """One more cold start of `binary`, under strace, until its first /next: its file opens.
+    The traced Lambda is then killed, which ends strace with its -c summary written."""
+    api = RuntimeApi()
+    env = lambda_env(api.port, extra_env)
+    trace = log_path + ".strace"
+    cmd = [strace, "-f", "-C", "-qq", "-e", "trace=open,openat,openat2", "-o", trace, "--", binary]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            api.wait(lambda: len(api.nexts) >= 1, timeout_s, proc, "the first /next under strace")
+        finally:
+            for child in children(proc.pid):
+                try:
+                    os.kill(child, 9)
+                except ProcessLookupError:
+                    pass
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            api.close()
+    with open(trace) as f:
+        return parse_strace(f.read())
+
+
 # ---- the bench --------------------------------------------------------------------------------
 
 
@@ -622,7 +708,7 @@ def measure_rng(jitter, nojitter, runs):
     }
 
 
-def main():
+def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--hello", required=True, help="the bare lambda_runtime bootstrap")
     p.add_argument("--canary", required=True, help="the health-canary-lambda binary")
@@ -646,71 +732,130 @@ def main():
         help="LABEL:KEY=VALUE adds a kind scale-1+LABEL: scale-1 with that extra variable",
     )
     p.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        help="LABEL=PATH: another build of health-canary-lambda, run as alert-1@LABEL and scale-1@LABEL",
+    )
+    p.add_argument("--strace", help="strace binary: one more init per kind, counting file opens")
+    p.add_argument(
         "--scale-to-localstack",
         action="store_true",
         help="send the scale runs' PutMetricData to LocalStack too (default: the proxy answers them)",
     )
-    args = p.parse_args()
+    return p.parse_args()
 
+
+class Bench:
+    """The shared parts of every run: proxy, topic, sample service, namespace, and how each kind
+    is started (binary and environment)."""
+
+    def __init__(self, args):
+        self.args = args
+        self.stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+        self.proxy = CountingProxy(args.localstack)
+        self.topic = create_topic(args.localstack, f"bench-{self.stamp}-{os.getpid()}")
+        warm_up_cloudwatch(args.localstack)
+        self.server, self.base = start_server(args.server)
+        self.namespace = f"HealthCanaryBench{self.stamp}"
+        self.extra = dict(kv.split("=", 1) for kv in args.extra_env)
+        self.builds = {"": args.canary}
+        for spec in args.compare:
+            label, path = spec.split("=", 1)
+            self.builds[label] = path
+        self.variants = {}
+        for spec in args.variant:
+            label, kv = spec.split(":", 1)
+            self.variants[f"scale-1+{label}"] = dict([kv.split("=", 1)])
+
+    def kinds(self):
+        """hello: the floor. alert-1: one failing target, metrics and alert state/SNS (the warm
+        path). scale-N: N passing targets, metrics only (alerts off: no state read, no SNS).
+        scale-1+LABEL: scale-1 with extra environment. alert-1@LABEL, scale-1@LABEL: another build."""
+        scales = [int(x) for x in self.args.scale.split(",") if x.strip()]
+        kinds = ["hello", "alert-1"] + [f"scale-{n}" for n in scales] + list(self.variants)
+        for label in self.builds:
+            if label:
+                kinds += [f"alert-1@{label}", f"scale-1@{label}"]
+        return kinds
+
+    def start(self, kind, r):
+        """(binary, environment, alerting) for one run of `kind` in round `r`."""
+        if kind == "hello":
+            return self.args.hello, {}, False
+        name, _, label = kind.partition("@")
+        n = int(name.split("-")[1].split("+")[0])
+        alerting = name.startswith("alert-")
+        tag = kind.replace("@", "-at-").replace("+", "-plus-")
+        cfg = canary_config(f"bench-{self.stamp}-{tag}-{r}", self.base, n, alerting,
+                            self.topic if alerting else None, self.namespace)
+        path = os.path.abspath(os.path.join(self.args.out, f"{tag}-{r}.json"))
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        env = dict(self.extra)
+        env.update(self.variants.get(kind, {}))
+        env["AWS_ENDPOINT_URL"] = self.proxy.url
+        env[self.args.config_env] = path if self.args.config_env.endswith("_FILE") else json.dumps(cfg)
+        return self.builds[label], env, alerting
+
+    def run(self, kind, r):
+        binary, env, alerting = self.start(kind, r)
+        log = os.path.join(self.args.out, f"{kind}-{r}.log")
+        if kind == "hello":
+            return run_lambda(binary, env, 2, log)
+        self.proxy.ack_put_metric_data = not alerting and not self.args.scale_to_localstack
+        res = run_lambda(binary, env, 2, log, proxy=self.proxy,
+                         server=lambda: server_stats(self.base, self.server.pid))
+        self.proxy.drain()
+        return res
+
+    def opens(self, kind):
+        """File opens during one more init of `kind`, under strace (nothing is invoked)."""
+        binary, env, _ = self.start(kind, "strace")
+        return strace_init(self.args.strace, binary, env, os.path.join(self.args.out, f"{kind}-strace.log"))
+
+    def close(self):
+        self.server.kill()
+        self.server.wait()
+
+
+def main():
+    args = parse_args()
     os.makedirs(args.out, exist_ok=True)
-    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    proxy = CountingProxy(args.localstack)
-    topic = create_topic(args.localstack, f"bench-{stamp}-{os.getpid()}")
-    warm_up_cloudwatch(args.localstack)
-    server, base = start_server(args.server)
-    namespace = f"HealthCanaryBench{stamp}"
-    scales = [int(s) for s in args.scale.split(",") if s.strip()]
-    extra = dict(kv.split("=", 1) for kv in args.extra_env)
-
-    # hello: the floor. alert-1: one failing target, metrics and alert state/SNS (the warm path).
-    # scale-N: N passing targets, metrics only (alerts off: no state read, no SNS).
-    kinds = ["hello", "alert-1"] + [f"scale-{n}" for n in scales]
-    # A/B variants of scale-1 with extra environment (e.g. SSL_CERT_FILE), interleaved the same way.
-    variants = {}
-    for spec in args.variant:
-        label, kv = spec.split(":", 1)
-        variants[f"scale-1+{label}"] = dict([kv.split("=", 1)])
-    kinds += list(variants)
+    bench = Bench(args)
+    kinds = bench.kinds()
     samples = {k: [] for k in kinds}
+    opens = {}
     try:
         for r in range(args.runs):
             # Rotate the order each round so no kind always runs first (caches, CPU frequency).
             order = kinds[r % len(kinds):] + kinds[: r % len(kinds)]
             for kind in order:
-                log = os.path.join(args.out, f"{kind}-{r}.log")
-                if kind == "hello":
-                    res = run_lambda(args.hello, {}, 2, log)
-                else:
-                    n = int(kind.split("-")[1].split("+")[0])
-                    alerting = kind.startswith("alert-")
-                    name = f"bench-{stamp}-{kind}-{r}"
-                    cfg = canary_config(name, base, n, alerting, topic if alerting else None, namespace)
-                    path = os.path.abspath(os.path.join(args.out, f"{kind}-{r}.json"))
-                    with open(path, "w") as f:
-                        json.dump(cfg, f)
-                    env = dict(extra)
-                    env.update(variants.get(kind, {}))
-                    env["AWS_ENDPOINT_URL"] = proxy.url
-                    env[args.config_env] = path if args.config_env.endswith("_FILE") else json.dumps(cfg)
-                    proxy.ack_put_metric_data = not alerting and not args.scale_to_localstack
-                    res = run_lambda(
-                        args.canary, env, 2, log, proxy=proxy,
-                        server=lambda: server_stats(base, server.pid),
-                    )
-                    proxy.drain()
+                res = bench.run(kind, r)
                 samples[kind].append(res)
                 inv = res["invocations"]
                 print(
-                    f"round {r + 1}/{args.runs} {kind:12s} init {res['init_ms']:8.2f} ms  "
+                    f"round {r + 1}/{args.runs} {kind:16s} init {res['init_ms']:8.2f} ms "
+                    f"cpu {res['init_cpu_ms']:6.2f} ms  "
                     + "  ".join(f"inv{i + 1} {v['wall_ms']:8.1f} ms {v['outcome']}" for i, v in enumerate(inv))
                     + f"  hwm {res['vm_hwm_kib'] / 1024:6.1f} MiB",
                     file=sys.stderr,
                     flush=True,
                 )
+        if args.strace:
+            for kind in kinds:
+                try:
+                    opens[kind] = bench.opens(kind)
+                except (RunError, OSError, subprocess.SubprocessError) as e:
+                    # The timed rounds are kept even when strace cannot run.
+                    print(f"strace {kind}: {e}", file=sys.stderr, flush=True)
+                    continue
+                print(f"strace {kind:16s} {opens[kind]}", file=sys.stderr, flush=True)
     finally:
-        server.kill()
-        server.wait()
+        bench.close()
     summary = summarize(samples)
+    for kind, o in opens.items():
+        summary[kind]["opens"] = o
     if args.rng_jitter and args.rng_nojitter and all(
         os.path.exists(b) for b in (args.rng_jitter, args.rng_nojitter)
     ):

@@ -1,14 +1,37 @@
-//! AWS plumbing: the SDK config loaded at most once per process ([`SharedConfig`]) with the
-//! canary's timeouts and retry policy, the clients every sink uses, and (`secrets`) the SSM and
-//! Secrets Manager reads a config may need. Honours `AWS_ENDPOINT_URL` (LocalStack in tests).
+//! AWS plumbing, one pattern for every service client the canary uses:
+//!
+//! - **One AWS configuration per process** ([`Aws::config`]): region, credential chain, endpoint
+//!   overrides (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), the canary's timeouts and
+//!   retry policy, and the HTTP client ([`ReqwestHttpClient`]). Loaded the first time anything
+//!   needs AWS, then shared by every service client.
+//! - **Each service client built only when a run needs it** ([`Aws::cloudwatch`], [`Aws::sns`],
+//!   [`Aws::ssm`], [`Aws::secrets_manager`]):
+//!   the first call builds it from the shared configuration, later calls reuse it. A run with
+//!   alerts off never builds the SNS client; one with the EMF publisher and alerts off builds no
+//!   client and loads no configuration; SSM and Secrets Manager are built only for a config that
+//!   references them ([`secrets`]).
+//! - **One trust store for every HTTPS client** ([`crate::trust`]): the SDK's HTTP client is
+//!   reqwest over the same rustls configuration as the probes, so the system roots are read once
+//!   per process, and only when a TLS connection is made.
+//!
+//! Adding a service (DynamoDB, SSM, Secrets Manager): its crate with
+//! `default-features = false, features = ["rt-tokio", "behavior-version-latest"]` (never
+//! `default-https-client`, which links a second HTTP stack and trust store), a `Lazy<Client>`
+//! field (`Arc::default()` in [`Aws::with_timeout`]), and an accessor like [`Aws::sns`] that calls
+//! `Aws::client`. Callers ask for the client where they use it, so it is built only by the runs
+//! that reach that code.
 
+mod http;
 pub mod secrets;
 
 use crate::check::config::Settings;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
+use aws_config::{BehaviorVersion, SdkConfig};
+pub use http::ReqwestHttpClient;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tokio::sync::OnceCell;
 
 /// Connecting to an AWS endpoint may take this long.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -21,87 +44,122 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// Allowed overrides of [`OPERATION_TIMEOUT`], in whole seconds.
 pub const TIMEOUT_SECONDS_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
 
-/// The AWS clients, built once at init and reused across invocations.
+/// A service client built on first use, shared by every clone of the [`Aws`] it belongs to.
+type Lazy<C> = Arc<OnceLock<C>>;
+
+/// The process's AWS configuration and service clients, each made on first use (see the module
+/// documentation). Cheap to create and to clone: clones share everything already made.
 #[derive(Clone, Debug)]
 pub struct Aws {
-    /// CloudWatch (metrics, and alert state read-back).
-    pub cloudwatch: aws_sdk_cloudwatch::Client,
-    /// SNS (alerts).
-    pub sns: aws_sdk_sns::Client,
+    operation_timeout: Duration,
+    config: Arc<OnceCell<SdkConfig>>,
+    cloudwatch: Lazy<aws_sdk_cloudwatch::Client>,
+    sns: Lazy<aws_sdk_sns::Client>,
+    ssm: Lazy<aws_sdk_ssm::Client>,
+    secrets_manager: Lazy<aws_sdk_secretsmanager::Client>,
 }
 
 impl Aws {
-    /// Builds clients from the default credential chain and region; the SDK honours
-    /// `AWS_ENDPOINT_URL`. Standard retries ([`MAX_ATTEMPTS`] attempts) within
-    /// [`OPERATION_TIMEOUT`] per call, or the settings' `CANARY_AWS_TIMEOUT_SECONDS` when it is a
-    /// whole number of seconds from 1 to 300 (other values are ignored with a warning).
-    pub async fn from_settings(settings: &Settings) -> Aws {
-        Aws::new(SharedConfig::new(settings).get().await)
-    }
-
-    /// Like [`Aws::from_settings`], with an explicit operation timeout per AWS call.
-    pub async fn with_timeout(operation: Duration) -> Aws {
-        Aws::new(&sdk_config(operation).await)
-    }
-
-    /// The clients over an SDK config already loaded (shared with the config's secret reads).
-    pub fn new(shared: &aws_config::SdkConfig) -> Aws {
-        Aws {
-            cloudwatch: aws_sdk_cloudwatch::Client::new(shared),
-            sns: aws_sdk_sns::Client::new(shared),
-        }
-    }
-}
-
-/// The SDK config, loaded the first time something needs it and then shared: a CLI check that
-/// neither publishes nor reads a secret never loads it; the Lambda loads it once for all clients.
-#[derive(Debug)]
-pub struct SharedConfig {
-    operation: Duration,
-    loaded: tokio::sync::OnceCell<aws_config::SdkConfig>,
-}
-
-impl SharedConfig {
-    /// Not loaded yet; each AWS call will get [`OPERATION_TIMEOUT`], or the settings'
-    /// `CANARY_AWS_TIMEOUT_SECONDS` when it is 1-300 whole seconds (else a warning).
-    pub fn new(settings: &Settings) -> SharedConfig {
-        let operation = match settings.aws_timeout_seconds.as_deref() {
+    /// The AWS side of a run, nothing loaded yet. Standard retries ([`MAX_ATTEMPTS`] attempts)
+    /// within [`OPERATION_TIMEOUT`] per call, or the settings' `CANARY_AWS_TIMEOUT_SECONDS` when
+    /// it is a whole number of seconds from 1 to 300 (other values are ignored with a warning).
+    pub fn from_settings(settings: &Settings) -> Aws {
+        let timeout = match settings.aws_timeout_seconds.as_deref() {
             None => OPERATION_TIMEOUT,
             Some(v) => operation_timeout(v).unwrap_or_else(|| {
                 tracing::warn!(value = %v, "ignoring CANARY_AWS_TIMEOUT_SECONDS: not 1-300");
                 OPERATION_TIMEOUT
             }),
         };
-        SharedConfig {
-            operation,
-            loaded: tokio::sync::OnceCell::new(),
+        Aws::with_timeout(timeout)
+    }
+
+    /// Like [`Aws::from_settings`], with an explicit operation timeout per AWS call.
+    pub fn with_timeout(operation: Duration) -> Aws {
+        Aws {
+            operation_timeout: operation,
+            config: Arc::default(),
+            cloudwatch: Arc::default(),
+            sns: Arc::default(),
+            ssm: Arc::default(),
+            secrets_manager: Arc::default(),
         }
     }
 
-    /// The SDK config, loaded on the first call.
-    pub async fn get(&self) -> &aws_config::SdkConfig {
-        self.loaded.get_or_init(|| sdk_config(self.operation)).await
+    /// The shared AWS configuration, loaded on the first call (default credential chain and
+    /// region; the SDK honours `AWS_ENDPOINT_URL`).
+    pub async fn config(&self) -> &SdkConfig {
+        let operation = self.operation_timeout;
+        self.config
+            .get_or_init(|| async move {
+                aws_config::defaults(BehaviorVersion::latest())
+                    .http_client(ReqwestHttpClient::default())
+                    .retry_config(
+                        RetryConfig::standard()
+                            .with_max_attempts(MAX_ATTEMPTS)
+                            .with_max_backoff(Duration::from_secs(2)),
+                    )
+                    .timeout_config(
+                        TimeoutConfig::builder()
+                            .connect_timeout(CONNECT_TIMEOUT)
+                            .operation_attempt_timeout(operation.mul_f64(0.4))
+                            .operation_timeout(operation)
+                            .build(),
+                    )
+                    .load()
+                    .await
+            })
+            .await
     }
-}
 
-/// Loads the SDK config: default credential chain and region, standard retries, `operation` per
-/// call (each attempt 40 % of it).
-async fn sdk_config(operation: Duration) -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(MAX_ATTEMPTS)
-                .with_max_backoff(Duration::from_secs(2)),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .operation_attempt_timeout(operation.mul_f64(0.4))
-                .operation_timeout(operation)
-                .build(),
-        )
-        .load()
-        .await
+    /// The service client in `cell`, built by `new` from the shared configuration on first use.
+    async fn client<'a, C>(&'a self, cell: &'a Lazy<C>, new: fn(&SdkConfig) -> C) -> &'a C {
+        if let Some(client) = cell.get() {
+            return client;
+        }
+        let config = self.config().await;
+        cell.get_or_init(|| new(config))
+    }
+
+    /// CloudWatch (metrics, and alert state read-back).
+    pub async fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
+        self.client(&self.cloudwatch, aws_sdk_cloudwatch::Client::new)
+            .await
+    }
+
+    /// SNS (alerts).
+    pub async fn sns(&self) -> &aws_sdk_sns::Client {
+        self.client(&self.sns, aws_sdk_sns::Client::new).await
+    }
+
+    /// SSM Parameter Store (the config's `${ssm:…}` references and `CANARY_CONFIG_SSM`).
+    pub async fn ssm(&self) -> &aws_sdk_ssm::Client {
+        self.client(&self.ssm, aws_sdk_ssm::Client::new).await
+    }
+
+    /// Secrets Manager (the config's `${secretsmanager:…}` references).
+    pub async fn secrets_manager(&self) -> &aws_sdk_secretsmanager::Client {
+        self.client(&self.secrets_manager, aws_sdk_secretsmanager::Client::new)
+            .await
+    }
+
+    /// The same, with `client` as its CloudWatch client instead of one built from the shared
+    /// configuration (another endpoint or timeouts); everything else stays shared.
+    pub fn with_cloudwatch(&self, client: aws_sdk_cloudwatch::Client) -> Aws {
+        Aws {
+            cloudwatch: Arc::new(OnceLock::from(client)),
+            ..self.clone()
+        }
+    }
+
+    /// The same, with `client` as its SNS client instead of one built from the shared
+    /// configuration.
+    pub fn with_sns(&self, client: aws_sdk_sns::Client) -> Aws {
+        Aws {
+            sns: Arc::new(OnceLock::from(client)),
+            ..self.clone()
+        }
+    }
 }
 
 /// A `CANARY_AWS_TIMEOUT_SECONDS` value as a timeout; `None` unless whole seconds within

@@ -1,48 +1,38 @@
 //! The config's reads from SSM Parameter Store and Secrets Manager: [`AwsSecrets`], the
 //! [`SecretStore`] the CLI and the Lambda load with. Each client is built the first time the
-//! config needs it, over the one shared SDK config; a config that references neither builds
+//! config needs it, over the run's one AWS configuration; a config that references neither builds
 //! neither. Values are returned, never logged.
 
-use super::SharedConfig;
+use super::Aws;
 use crate::check::config::{FetchError, SecretStore};
 use aws_sdk_ssm::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use tokio::sync::OnceCell;
 
-/// SSM and Secrets Manager over the shared SDK config, clients built on first use.
+/// SSM and Secrets Manager through the run's [`Aws`], clients built on first use.
 #[derive(Debug)]
 pub struct AwsSecrets<'a> {
-    shared: &'a SharedConfig,
-    ssm: OnceCell<aws_sdk_ssm::Client>,
-    secrets_manager: OnceCell<aws_sdk_secretsmanager::Client>,
+    aws: &'a Aws,
 }
 
 impl<'a> AwsSecrets<'a> {
-    /// No client yet; they are built over `shared` when first needed.
-    pub fn new(shared: &'a SharedConfig) -> AwsSecrets<'a> {
-        AwsSecrets {
-            shared,
-            ssm: OnceCell::new(),
-            secrets_manager: OnceCell::new(),
-        }
+    /// Reads through `aws`; its SSM and Secrets Manager clients are built when first needed.
+    pub fn new(aws: &'a Aws) -> AwsSecrets<'a> {
+        AwsSecrets { aws }
     }
 
     /// Whether the SSM client was built (the config needed it).
     pub fn built_ssm(&self) -> bool {
-        self.ssm.initialized()
+        self.aws.ssm.get().is_some()
     }
 
     /// Whether the Secrets Manager client was built (the config needed it).
     pub fn built_secrets_manager(&self) -> bool {
-        self.secrets_manager.initialized()
+        self.aws.secrets_manager.get().is_some()
     }
 }
 
 impl SecretStore for AwsSecrets<'_> {
     async fn parameter(&self, name: &str) -> Result<String, FetchError> {
-        let client = self
-            .ssm
-            .get_or_init(|| async { aws_sdk_ssm::Client::new(self.shared.get().await) })
-            .await;
+        let client = self.aws.ssm().await;
         let out = client
             .get_parameter()
             .name(name)
@@ -56,10 +46,7 @@ impl SecretStore for AwsSecrets<'_> {
     }
 
     async fn secret(&self, id: &str) -> Result<String, FetchError> {
-        let client = self
-            .secrets_manager
-            .get_or_init(|| async { aws_sdk_secretsmanager::Client::new(self.shared.get().await) })
-            .await;
+        let client = self.aws.secrets_manager().await;
         let out = client
             .get_secret_value()
             .secret_id(id)

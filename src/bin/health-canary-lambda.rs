@@ -1,5 +1,6 @@
-//! The Lambda entry point: read the environment once, init once (logging, config, HTTP and AWS
-//! clients), then serve scheduled invocations with the shared handler.
+//! The Lambda entry point: read the environment once, init once (logging, the config and its
+//! secrets, the probes' HTTP client; AWS clients are made on first use), then serve scheduled
+//! invocations with the shared handler.
 
 use health_canary::check::config::Settings;
 use health_canary::entry::lambda::{init_tracing, Canary};

@@ -3,7 +3,7 @@
 //! with `-v`), errors and the gate's progress to stderr.
 
 use crate::aws::secrets::AwsSecrets;
-use crate::aws::{Aws, SharedConfig};
+use crate::aws::Aws;
 use crate::check::config::env::{non_empty, process_env};
 use crate::check::config::{self, Config, Settings};
 use crate::check::report::Report;
@@ -155,8 +155,8 @@ fn print_stdout(text: &str) {
 
 /// `validate`: the config checked from its one source, nothing probed, no secret fetched.
 async fn validate(settings: Settings) -> ExitCode {
-    let shared = SharedConfig::new(&settings);
-    match config::check_settings(&settings, &AwsSecrets::new(&shared)).await {
+    let aws = Aws::from_settings(&settings);
+    match config::check_settings(&settings, &AwsSecrets::new(&aws)).await {
         Ok(checked) => {
             print_stdout(&format!("{checked}\n"));
             ExitCode::SUCCESS
@@ -171,9 +171,9 @@ async fn validate(settings: Settings) -> ExitCode {
 /// The config (its secrets fetched) and the HTTP client, or the exit code after saying why not.
 async fn prepare(
     settings: &Settings,
-    shared: &SharedConfig,
+    aws: &Aws,
 ) -> Result<(Config, reqwest::Client), ExitCode> {
-    let config = config::load_settings(settings, &process_env, &AwsSecrets::new(shared))
+    let config = config::load_settings(settings, &process_env, &AwsSecrets::new(aws))
         .await
         .map_err(|e| {
             eprintln!("health-canary: {e}");
@@ -193,8 +193,8 @@ async fn prepare(
 
 async fn check(args: CheckArgs, settings: Settings) -> ExitCode {
     // Loaded only if a secret, the config's SSM parameter or --publish needs AWS.
-    let shared = SharedConfig::new(&settings);
-    let (config, client) = match prepare(&settings, &shared).await {
+    let aws = Aws::from_settings(&settings);
+    let (config, client) = match prepare(&settings, &aws).await {
         Ok(ready) => ready,
         Err(code) => return code,
     };
@@ -215,7 +215,6 @@ async fn check(args: CheckArgs, settings: Settings) -> ExitCode {
     tracing::info!(status = %report.status, "check finished");
     print_report(&args, &config, &report);
     if args.publish {
-        let aws = Aws::new(shared.get().await);
         let delivery = crate::sinks::deliver(&config, &report, &aws).await;
         eprintln!("health-canary: {}", delivery.summary());
         if delivery.canary_failed() {

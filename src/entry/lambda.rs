@@ -1,9 +1,10 @@
-//! The Lambda handler: state built once at init (config, HTTP client, AWS clients), then per
+//! The Lambda handler: state built once at init (config, the probes' HTTP client, the AWS side,
+//! whose configuration and service clients are made when a run first needs them), then per
 //! invocation `run_check` → `deliver` → a short JSON summary, or an error with a stable
 //! `error_type` when the canary itself could not do its job.
 
 use crate::aws::secrets::AwsSecrets;
-use crate::aws::{Aws, SharedConfig};
+use crate::aws::Aws;
 use crate::check::config::env::process_env;
 use crate::check::config::{self, Config, Settings};
 use crate::check::report::{Report, Status};
@@ -132,7 +133,7 @@ pub struct Canary {
     pub config: Result<Config, String>,
     /// The shared HTTP client, or why it could not be built.
     pub client: Result<reqwest::Client, String>,
-    /// The AWS clients.
+    /// The AWS configuration and clients, each made on first use.
     pub aws: Aws,
 }
 
@@ -140,10 +141,11 @@ impl Canary {
     /// Loads the configuration the environment's `settings` describe (exactly one of
     /// `CANARY_CONFIG_FILE`, `CANARY_CONFIG`, `CANARY_CONFIG_SSM` and `CANARY_URL`, plus every
     /// `CANARY_*` override), resolving its secret references once for the life of the instance,
-    /// and builds the clients. The SDK config is loaded once and shared by all of them.
+    /// and builds the probes' HTTP client. AWS is loaded only if the config's source or its
+    /// references need it; the sinks' clients are made on first use.
     pub async fn from_settings(settings: &Settings) -> Canary {
-        let shared = SharedConfig::new(settings);
-        let config = config::load_settings(settings, &process_env, &AwsSecrets::new(&shared))
+        let aws = Aws::from_settings(settings);
+        let config = config::load_settings(settings, &process_env, &AwsSecrets::new(&aws))
             .await
             .map_err(|e| e.to_string());
         if let Err(e) = &config {
@@ -153,7 +155,7 @@ impl Canary {
         Canary {
             config,
             client,
-            aws: Aws::new(shared.get().await),
+            aws,
         }
     }
 

@@ -89,9 +89,7 @@ pub async fn deliver(config: &Config, report: &Report, aws: &Aws) -> Delivery {
     // side's failure while the other completes.
     let metrics_task = {
         let (settings, report, aws) = (metrics.clone(), report.clone(), aws.clone());
-        tokio::spawn(async move {
-            crate::sinks::metrics::publish(&settings, &report, &aws.cloudwatch).await
-        })
+        tokio::spawn(async move { crate::sinks::metrics::publish(&settings, &report, &aws).await })
     };
     let alert_task = if alerts.topic_arn.is_some() {
         let (alerts, metrics, report, aws) =

@@ -24,7 +24,7 @@ fn unique(prefix: &str) -> String {
 
 async fn aws() -> Aws {
     super::support::localstack_endpoint();
-    Aws::from_settings(&health_canary::check::config::Settings::from_process_env()).await
+    Aws::from_settings(&health_canary::check::config::Settings::from_process_env())
 }
 
 async fn sqs() -> aws_sdk_sqs::Client {
@@ -34,7 +34,8 @@ async fn sqs() -> aws_sdk_sqs::Client {
 /// A topic with an SQS queue subscribed to it (raw delivery off); returns (topic ARN, queue URL).
 async fn topic_with_queue(aws: &Aws, name: &str) -> (String, String) {
     let topic = aws
-        .sns
+        .sns()
+        .await
         .create_topic()
         .name(name)
         .send()
@@ -64,7 +65,8 @@ async fn topic_with_queue(aws: &Aws, name: &str) -> (String, String) {
         .get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
         .unwrap()
         .clone();
-    aws.sns
+    aws.sns()
+        .await
         .subscribe()
         .topic_arn(&topic)
         .protocol("sqs")
@@ -297,16 +299,14 @@ async fn unreadable_state_still_sends_the_fail_and_says_it_may_repeat() {
     let aws = aws().await;
     let name = unique("alerts-unknown");
     let (topic, queue) = topic_with_queue(&aws, &name).await;
-    let shared = aws_config::load_from_env().await;
+    // The canary's own AWS configuration (its HTTP client, timeouts and retries).
+    let shared = aws.config().await;
     // CloudWatch unreachable (nothing listens on port 9), SNS fine.
-    let broken = Aws {
-        cloudwatch: aws_sdk_cloudwatch::Client::from_conf(
-            aws_sdk_cloudwatch::config::Builder::from(&shared)
-                .endpoint_url("http://127.0.0.1:9")
-                .build(),
-        ),
-        sns: aws.sns.clone(),
-    };
+    let broken = aws.with_cloudwatch(aws_sdk_cloudwatch::Client::from_conf(
+        aws_sdk_cloudwatch::config::Builder::from(shared)
+            .endpoint_url("http://127.0.0.1:9")
+            .build(),
+    ));
     let report = seed_report(&name, true, Utc::now());
     let err = alert::process(
         &alert_config(&topic, 60),
@@ -354,7 +354,8 @@ async fn sns_failures_tell_a_rejection_from_a_possible_publish() {
     let aws = aws().await;
     let name = unique("alerts-notify");
     let (topic, queue) = topic_with_queue(&aws, &name).await;
-    let shared = aws_config::load_from_env().await;
+    // The canary's own AWS configuration (its HTTP client, timeouts and retries).
+    let shared = aws.config().await;
     let cases = [
         (Fault::Throttle, false),
         (Fault::InternalError, false),
@@ -365,20 +366,17 @@ async fn sns_failures_tell_a_rejection_from_a_possible_publish() {
     for (fault, maybe) in cases {
         let proxy = FaultProxy::start(&super::support::localstack_endpoint()).await;
         proxy.set(Service::Sns, fault.clone());
-        let through_proxy = Aws {
-            cloudwatch: aws.cloudwatch.clone(),
-            sns: aws_sdk_sns::Client::from_conf(
-                aws_sdk_sns::config::Builder::from(&shared)
-                    .endpoint_url(proxy.url())
-                    .timeout_config(
-                        aws_config::timeout::TimeoutConfig::builder()
-                            .operation_attempt_timeout(Duration::from_secs(1))
-                            .operation_timeout(Duration::from_secs(4))
-                            .build(),
-                    )
-                    .build(),
-            ),
-        };
+        let through_proxy = aws.with_sns(aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(shared)
+                .endpoint_url(proxy.url())
+                .timeout_config(
+                    aws_config::timeout::TimeoutConfig::builder()
+                        .operation_attempt_timeout(Duration::from_secs(1))
+                        .operation_timeout(Duration::from_secs(4))
+                        .build(),
+                )
+                .build(),
+        ));
         let report = seed_report(&unique("alerts-notify"), true, Utc::now());
         let err = alert::process(
             &alert_config(&topic, 60),

@@ -5,7 +5,6 @@
 use crate::metrics::{aws_env, read_values, test_aws, unique};
 use crate::support::lambda_process::{invoke_fresh, Invocation};
 use crate::support::{self, Scenario};
-use health_canary::aws::Aws;
 use health_canary::check::config::{self, Overrides};
 use health_canary::entry::lambda::{
     Canary, CanaryError, ERROR_CONFIG_INVALID, ERROR_DELIVERY_FAILED,
@@ -172,7 +171,7 @@ async fn scheduled_invocation_through_cargo_lambda_watch_lands_metrics() {
         .and_then(|t| t.parse().ok())
         .expect("checked_at");
     let values = read_values(
-        &aws.cloudwatch,
+        aws.cloudwatch().await,
         &ns,
         &[
             ("CanaryHeartbeat", vec![("Canary", c)]),
@@ -272,7 +271,7 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
         .and_then(|t| t.parse().ok())
         .expect("checked_at");
     let values = read_values(
-        &aws.cloudwatch,
+        aws.cloudwatch().await,
         &ns,
         &[
             ("CanaryHeartbeat", vec![("Canary", c)]),
@@ -343,14 +342,11 @@ async fn unreachable_cloudwatch_fails_the_invocation_as_canary_delivery_failed()
         .unwrap()
         .local_addr()
         .unwrap();
-    let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let cw_conf = aws_sdk_cloudwatch::config::Builder::from(&shared)
+    let aws = test_aws().await;
+    let cw_conf = aws_sdk_cloudwatch::config::Builder::from(aws.config().await)
         .endpoint_url(format!("http://{closed}"))
         .build();
-    let aws = Aws {
-        cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cw_conf),
-        sns: aws_sdk_sns::Client::new(&shared),
-    };
+    let aws = aws.with_cloudwatch(aws_sdk_cloudwatch::Client::from_conf(cw_conf));
     let overrides = Overrides {
         url: Some(service.url()),
         canary: Some(unique("mx-lfail-")),

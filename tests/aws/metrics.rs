@@ -208,7 +208,7 @@ async fn delivered_metrics_read_back_with_exact_names_dimensions_and_values() {
     ]
     .into_iter()
     .collect();
-    assert_eq!(list_series(&aws.cloudwatch, &ns).await, want);
+    assert_eq!(list_series(aws.cloudwatch().await, &ns).await, want);
 
     let series = vec![
         ("CanaryStatus", vec![("Canary", c)]),
@@ -221,7 +221,7 @@ async fn delivered_metrics_read_back_with_exact_names_dimensions_and_values() {
         ("StaleSymbols", comp("market_data")),
         ("MaxAgeMinutes", comp("market_data")),
     ];
-    let values = read_values(&aws.cloudwatch, &ns, &series, report.checked_at).await;
+    let values = read_values(aws.cloudwatch().await, &ns, &series, report.checked_at).await;
     assert_eq!(
         values,
         vec![
@@ -315,7 +315,7 @@ pub const LOCALSTACK_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 
 /// The AWS clients the tests use: the canary's own, with [`LOCALSTACK_TIMEOUT`].
 pub async fn test_aws() -> Aws {
-    Aws::with_timeout(LOCALSTACK_TIMEOUT).await
+    Aws::with_timeout(LOCALSTACK_TIMEOUT)
 }
 
 /// The AWS settings of the test run, to hand to a child process (run_cli clears `AWS_*`).
@@ -364,7 +364,7 @@ async fn check_publish_lands_the_sample_services_metrics_in_cloudwatch() {
     assert_eq!(report.status, Status::Fail);
 
     let aws = test_aws().await;
-    let listed = list_series(&aws.cloudwatch, &ns).await;
+    let listed = list_series(aws.cloudwatch().await, &ns).await;
     assert_eq!(listed.len(), 22);
     assert!(!listed.iter().any(|(n, _)| n == "CertificateDaysRemaining"));
     let market_data: BTreeSet<&str> = listed
@@ -405,7 +405,7 @@ async fn check_publish_lands_the_sample_services_metrics_in_cloudwatch() {
         ("CanaryStatus", vec![("Canary", c)]),
         ("CanaryHeartbeat", vec![("Canary", c)]),
     ];
-    let values = read_values(&aws.cloudwatch, &ns, &series, report.checked_at).await;
+    let values = read_values(aws.cloudwatch().await, &ns, &series, report.checked_at).await;
     let want: Vec<Vec<f64>> = [
         2.0, 0.0, 0.0, 0.0, 0.0, 33.0, 45.5, 22.0, 1.0, 2.0, 1.0, 2.0, 1.0,
     ]

@@ -11,7 +11,7 @@ use crate::support::guarded::{guarded_server, random_secret, Seen};
 use crate::support::lambda_process::{invoke_fresh, Invocation};
 use crate::support::TestServer;
 use health_canary::aws::secrets::AwsSecrets;
-use health_canary::aws::SharedConfig;
+use health_canary::aws::Aws;
 use health_canary::check::config::{self, Settings};
 use health_canary::entry::lambda::{Canary, ERROR_CONFIG_INVALID};
 use lambda_runtime::Diagnostic;
@@ -154,7 +154,7 @@ async fn cli_sends_secrets_from_ssm_and_secrets_manager_and_leaks_none() {
     assert_eq!(report["targets"][0]["components"][0]["status"], "FAIL");
 
     let aws = test_aws().await;
-    let series = list_series(&aws.cloudwatch, &ns).await;
+    let series = list_series(aws.cloudwatch().await, &ns).await;
     assert!(
         series.iter().any(|(name, dims)| name == "ComponentStatus"
             && dims.contains(&("Target".to_string(), "guarded".to_string()))),
@@ -223,14 +223,14 @@ async fn lambda_reads_its_config_from_ssm_resolves_secrets_and_leaks_none() {
         ("Component", "market_data"),
     ];
     let values = read_values(
-        &aws.cloudwatch,
+        aws.cloudwatch().await,
         &ns,
         &[("ComponentStatus", dims.clone()), ("StaleSymbols", dims)],
         checked_at,
     )
     .await;
     assert_eq!(values, vec![vec![2.0], vec![3.0]]);
-    let series = list_series(&aws.cloudwatch, &ns).await;
+    let series = list_series(aws.cloudwatch().await, &ns).await;
     assert!(
         !series.iter().any(|(name, _)| name == "Enabled"),
         "only the config's measurement list: {series:?}"
@@ -305,8 +305,8 @@ async fn clients_are_built_only_for_the_stores_a_config_references() {
     for (headers, ssm, secrets_manager) in cases {
         let json = json!({"targets": [{"url": "https://a.example/h", "headers": headers}]});
         let settings = Settings::from_lookup(&|k| (k == "CANARY_CONFIG").then(|| json.to_string()));
-        let shared = SharedConfig::new(&settings);
-        let store = AwsSecrets::new(&shared);
+        let aws = Aws::from_settings(&settings);
+        let store = AwsSecrets::new(&aws);
         let home = |k: &str| (k == "HOME").then(|| "/home/canary".to_string());
         let loaded = config::load_settings(&settings, &home, &store).await;
         assert!(loaded.is_ok(), "{loaded:?}");

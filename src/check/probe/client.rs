@@ -1,8 +1,11 @@
 //! The HTTP clients probes use: one shared client built once at init, and one per private CA
-//! file (`ca_file`), built from the same settings on first use.
+//! file (`ca_file`), built from the same settings on first use. Both use the process's one TLS
+//! configuration ([`crate::trust`]); a `ca_file` adds its certificates to the same roots.
 
 use super::error::ProbeError;
 use super::{redirect, transport};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
@@ -17,12 +20,14 @@ const POOL_IDLE: Duration = Duration::from_secs(30);
 
 /// Builds the HTTP client every probe shares (built once, at init).
 pub fn build_client() -> Result<reqwest::Client, reqwest::Error> {
-    builder().build()
+    builder((*crate::trust::client_config()).clone()).build()
 }
 
-/// The shared client settings; a target with a private CA gets a client built from the same.
-fn builder() -> reqwest::ClientBuilder {
+/// The shared client settings over `tls`; a target with a private CA gets a client built from
+/// the same settings over its own TLS configuration.
+fn builder(tls: rustls::ClientConfig) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
         .user_agent(USER_AGENT)
         .redirect(redirect::policy())
         .tls_info(true)
@@ -44,18 +49,27 @@ pub(super) fn with_ca(path: &Path) -> Result<reqwest::Client, ProbeError> {
         path: shown.clone(),
         detail: e.to_string(),
     })?;
-    let certs =
-        reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ProbeError::CaFileNotPem {
-            path: shown.clone(),
-            detail: e.to_string(),
-        })?;
-    let client = builder()
-        .tls_certs_merge(certs)
-        .build()
-        .map_err(|e| ProbeError::CaClient {
-            path: shown,
-            detail: e.to_string(),
-        })?;
+    let certs = pem_certificates(&pem).map_err(|detail| ProbeError::CaFileNotPem {
+        path: shown.clone(),
+        detail,
+    })?;
+    let ca_error = |detail: String| ProbeError::CaClient {
+        path: shown.clone(),
+        detail,
+    };
+    let tls = crate::trust::client_config_with(certs).map_err(|e| ca_error(e.to_string()))?;
+    let client = builder(tls).build().map_err(|e| ca_error(e.to_string()))?;
     map.insert(path.to_path_buf(), client.clone());
     Ok(client)
+}
+
+/// The certificates in a PEM file, or why there are none.
+fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("no certificates".into());
+    }
+    Ok(certs)
 }

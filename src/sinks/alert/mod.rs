@@ -45,8 +45,9 @@ pub async fn process(
         return Ok("alerts off: no topic configured".into());
     };
     let now = report.checked_at;
+    let cloudwatch = aws.cloudwatch().await;
     let previous = state::read(
-        &aws.cloudwatch,
+        cloudwatch,
         &metrics.namespace,
         &report.canary,
         now,
@@ -63,7 +64,7 @@ pub async fn process(
         Decision::Nothing => None,
         Decision::Notify(notice) => {
             let msg = message::render(notice, report, &alerts.hints);
-            let id = sns::publish(&aws.sns, topic, &msg).await?;
+            let id = sns::publish(aws.sns().await, topic, &msg).await?;
             tracing::info!(canary = %report.canary, severity = notice.kind.as_str(), message_id = %id, "alert sent");
             Some(format!(
                 "sent {} alert: {}",
@@ -73,18 +74,12 @@ pub async fn process(
         }
     };
     if let Some(next) = next {
-        state::write(
-            &aws.cloudwatch,
-            &metrics.namespace,
-            &report.canary,
-            &next,
-            now,
-        )
-        .await
-        .map_err(|error| AlertError::StateNotSaved {
-            sent: sent.clone(),
-            error,
-        })?;
+        state::write(cloudwatch, &metrics.namespace, &report.canary, &next, now)
+            .await
+            .map_err(|error| AlertError::StateNotSaved {
+                sent: sent.clone(),
+                error,
+            })?;
     }
     Ok(sent.unwrap_or_else(|| "no alert due".into()))
 }

@@ -8,6 +8,7 @@ pub mod datums;
 pub mod emf;
 pub mod sanitize;
 
+use crate::aws::Aws;
 use crate::check::config::{MetricsConfig, Publisher};
 use crate::check::report::Report;
 use tracing::{debug, error, warn};
@@ -105,14 +106,15 @@ fn guard(dropped: usize) -> String {
 /// Publishes one report's metrics with the configured publisher. `Err` means PutMetricData
 /// failed after its retries (the unsent datums were then written as EMF on stdout, so the data
 /// survives in the logs, but IAM or the network needs a look) or stdout could not be written.
+/// Only the API publisher asks `aws` for its CloudWatch client.
 pub async fn publish(
     settings: &MetricsConfig,
     report: &Report,
-    cloudwatch: &aws_sdk_cloudwatch::Client,
+    aws: &Aws,
 ) -> Result<Published, MetricsError> {
     match settings.publisher {
         Publisher::Emf => write_emf(settings, report),
-        Publisher::Api => put(settings, report, cloudwatch).await,
+        Publisher::Api => put(settings, report, aws.cloudwatch().await).await,
     }
 }
 
