@@ -1,10 +1,18 @@
 //! Alerts: the pure policy `(previous state, report) → decision`, message rendering, the state
 //! reader/writer (CloudWatch) and the SNS publisher.
 
+pub mod engine;
+pub mod memory;
 pub mod message;
+pub mod outbox;
 pub mod policy;
+pub mod record;
+pub mod settings;
+pub mod silence;
 pub mod sns;
 pub mod state;
+pub mod store;
+pub mod transition;
 
 use crate::aws::Aws;
 use crate::check::config::{AlertConfig, MetricsConfig};
