@@ -216,7 +216,7 @@ async fn apply_and_claim<S: Store>(
         if next.state == current.state && next.outbox == current.outbox {
             return Ok((false, current, None, fresh));
         }
-        match store.save(ctx.canary, name, &next, current.version).await {
+        match store.save(ctx.canary, name, &next, &current).await {
             Ok(()) => return Ok((applied, next, claimed, fresh)),
             Err(SaveError::Conflict) => continue,
             Err(SaveError::Store(e)) => return Err(e.into()),
@@ -318,7 +318,7 @@ async fn record_outcome<S: Store, T>(
         let mut next = record.clone();
         next.version += 1;
         let result = change(&mut next);
-        match store.save(ctx.canary, name, &next, record.version).await {
+        match store.save(ctx.canary, name, &next, &record).await {
             Ok(()) => return Ok((next, result)),
             Err(SaveError::Conflict) => {
                 record = store.load(ctx.canary, name).await?.unwrap_or_default();

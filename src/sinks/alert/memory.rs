@@ -3,7 +3,7 @@
 
 use crate::sinks::alert::record::{IncidentRecord, TargetRecord};
 use crate::sinks::alert::silence::Silence;
-use crate::sinks::alert::store::{SaveError, Store, StoreError};
+use crate::sinks::alert::store::{changed_incidents, SaveError, Store, StoreError};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -48,18 +48,15 @@ impl Store for MemoryStore {
         canary: &str,
         target: &str,
         record: &TargetRecord,
-        expected: u64,
+        previous: &TargetRecord,
     ) -> Result<(), SaveError> {
         let mut t = self.tables();
         let key = (canary.to_string(), target.to_string());
         let stored = t.targets.get(&key).map_or(0, |r| r.version);
-        if stored != expected {
+        if stored != previous.version {
             return Err(SaveError::Conflict);
         }
-        for incident in [&record.state.incident, &record.state.last_closed]
-            .into_iter()
-            .flatten()
-        {
+        for incident in changed_incidents(record, previous) {
             let k = (
                 key.0.clone(),
                 key.1.clone(),

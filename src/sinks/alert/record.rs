@@ -13,7 +13,7 @@ pub const DETAIL_REASON_CHARS: usize = 300;
 pub const DETAIL_NAME_CHARS: usize = 120;
 
 /// The kind of a notice; its word is the `severity` message attribute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum NoticeKind {
     /// An incident opens: the target has failed `failure_threshold` runs in a row.

@@ -260,7 +260,7 @@ mod tests {
         assert!(is_silenced(
             "trading",
             utc(2026, 1, 8, 13, 0),
-            &[s.clone()],
+            std::slice::from_ref(&s),
             &[]
         ));
         assert!(!is_silenced("billing", utc(2026, 1, 8, 13, 0), &[s], &[]));

@@ -2,7 +2,7 @@
 //! in memory for the demo and the simulation. Reads are strongly consistent; every target write
 //! is conditional on the version read.
 
-use crate::sinks::alert::record::{IncidentRecord, TargetRecord};
+use crate::sinks::alert::record::{Incident, IncidentRecord, TargetRecord};
 use crate::sinks::alert::silence::Silence;
 use std::future::Future;
 
@@ -40,15 +40,15 @@ pub trait Store: Send + Sync {
         target: &str,
     ) -> impl Future<Output = Result<Option<TargetRecord>, StoreError>> + Send;
 
-    /// Writes `record` (whose `version` is `expected + 1`) if the stored version is still
-    /// `expected` (`0`: no item yet), together with the items of its open and last closed
-    /// incidents, atomically.
+    /// Writes `record` if the stored version is still `previous.version` (`0`: no item yet),
+    /// together with the items of its open and last closed incident where they differ from
+    /// `previous`'s, atomically. `record.version` is `previous.version + 1`.
     fn save(
         &self,
         canary: &str,
         target: &str,
         record: &TargetRecord,
-        expected: u64,
+        previous: &TargetRecord,
     ) -> impl Future<Output = Result<(), SaveError>> + Send;
 
     /// Every silence of the canary, expired ones included (until the table's TTL removes them).
@@ -76,4 +76,17 @@ pub trait Store: Send + Sync {
         &self,
         canary: &str,
     ) -> impl Future<Output = Result<Vec<IncidentRecord>, StoreError>> + Send;
+}
+
+/// The incidents of `record` (open, last closed) whose stored item must be rewritten: those
+/// that differ from `previous`'s. Most writes change no incident and touch one item only.
+pub fn changed_incidents<'a>(
+    record: &'a TargetRecord,
+    previous: &'a TargetRecord,
+) -> impl Iterator<Item = &'a Incident> {
+    let before = [&previous.state.incident, &previous.state.last_closed];
+    [&record.state.incident, &record.state.last_closed]
+        .into_iter()
+        .flatten()
+        .filter(move |i| !before.iter().any(|b| b.as_ref() == Some(*i)))
 }

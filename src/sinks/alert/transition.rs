@@ -104,7 +104,15 @@ fn flapping(
     if !s.flapping {
         return;
     }
-    let started = s.changes.first().copied().unwrap_or(at);
+    // The episode starts at its first change after the previous incident ended (incidents of
+    // one target never share a start: the start is their id).
+    let after = s.last_closed.as_ref().and_then(|i| i.ended);
+    let started = s
+        .changes
+        .iter()
+        .copied()
+        .find(|t| after.is_none_or(|end| *t > end))
+        .unwrap_or(at);
     let incident = s
         .incident
         .get_or_insert_with(|| Incident::open(started, at));
