@@ -233,13 +233,14 @@ fn execute(world: &Mutex<World>, mut runs: Vec<(RunFuture<'_>, u32)>) -> u32 {
         let i = lock(world).rng.random_range(0..runs.len());
         let (run, budget) = &mut runs[i];
         if *budget == 0 {
-            runs.swap_remove(i);
+            // The process dies here: the run's future is dropped wherever it stood.
+            drop(runs.swap_remove(i));
             deaths += 1;
             continue;
         }
         *budget -= 1;
         if run.as_mut().poll(&mut cx).is_ready() {
-            runs.swap_remove(i);
+            drop(runs.swap_remove(i));
         }
     }
     deaths
