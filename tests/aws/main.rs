@@ -9,3 +9,4 @@ mod faults;
 mod infra;
 mod lambda;
 mod metrics;
+mod state_table;
