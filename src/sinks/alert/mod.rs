@@ -1,6 +1,7 @@
 //! Alerts: the pure policy `(previous state, report) → decision`, message rendering, the state
 //! reader/writer (CloudWatch) and the SNS publisher.
 
+pub mod budget;
 pub mod dynamo;
 pub mod engine;
 pub mod memory;
