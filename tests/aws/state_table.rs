@@ -3,6 +3,7 @@
 //! `template.yaml`'s own `StateTable` definition: conditional writes, consistent reads,
 //! transactions, TTL, and the engine on top across cold starts and concurrent runs.
 
+use crate::support::fault_proxy::{Fault, FaultProxy, Service};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
     ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
@@ -161,10 +162,14 @@ impl Notifier for Recorder {
     }
 }
 
-/// One run, as a cold start would make it: a new client and store.
-async fn run(table: &str, sns: &Recorder, when: DateTime<Utc>, failing: &[(&str, bool)]) {
+/// One run over `store`; returns what it did per target.
+async fn run_on(
+    store: &DynamoStore,
+    sns: &Recorder,
+    when: DateTime<Utc>,
+    failing: &[(&str, bool)],
+) -> Vec<engine::TargetOutcome> {
     let settings = Settings::default();
-    let store = store(table).await;
     let ctx = RunContext {
         canary: "prod",
         checked_at: when,
@@ -175,8 +180,12 @@ async fn run(table: &str, sns: &Recorder, when: DateTime<Utc>, failing: &[(&str,
         .iter()
         .map(|(t, f)| (t.to_string(), observation(*f)))
         .collect();
-    let outcomes = engine::run(&store, sns, &ctx, &obs).await;
-    for o in outcomes {
+    engine::run(store, sns, &ctx, &obs).await
+}
+
+/// One run, as a cold start would make it (a new client and store); the table must work.
+async fn run(table: &str, sns: &Recorder, when: DateTime<Utc>, failing: &[(&str, bool)]) {
+    for o in run_on(&store(table).await, sns, when, failing).await {
         let unexpected: Vec<_> = o
             .errors
             .iter()
@@ -184,6 +193,45 @@ async fn run(table: &str, sns: &Recorder, when: DateTime<Utc>, failing: &[(&str,
             .collect();
         assert!(unexpected.is_empty(), "{}: {unexpected:?}", o.target);
     }
+}
+
+/// A store reaching DynamoDB through the fault proxy, with short timeouts and the SDK's
+/// standard retries (3 attempts), as the canary's own clients are configured.
+async fn store_via(proxy: &FaultProxy, table: &str, timeout: std::time::Duration) -> DynamoStore {
+    use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(1))
+                .operation_attempt_timeout(timeout.mul_f64(0.4))
+                .operation_timeout(timeout)
+                .build(),
+        )
+        .load()
+        .await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&shared)
+        .endpoint_url(proxy.url())
+        .build();
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        table,
+        Duration::days(90),
+    )
+}
+
+async fn moto_proxy() -> FaultProxy {
+    let moto = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("AWS_ENDPOINT_URL_DYNAMODB");
+    FaultProxy::start(&moto).await
+}
+
+fn store_errors(outcomes: &[engine::TargetOutcome]) -> usize {
+    outcomes
+        .iter()
+        .flat_map(|o| &o.errors)
+        .filter(|e| matches!(e, engine::AlertError::Store(_)))
+        .count()
 }
 
 #[tokio::test]
@@ -394,5 +442,86 @@ async fn a_fail_and_a_resolved_that_could_not_be_published_go_out_once_with_the_
             ("api".to_string(), Resolved, true, false)
         ],
         "each once, marked late, not marked as a possible repeat (SNS refused them outright)"
+    );
+}
+
+#[tokio::test]
+async fn an_open_incident_survives_runs_without_the_table_and_still_gets_its_resolved() {
+    use NoticeKind::{Fail, Resolved};
+    let c = client().await;
+    let table = table_from_template(&c).await;
+    let proxy = moto_proxy().await;
+    let sns = Recorder::default();
+    let timeout = std::time::Duration::from_secs(2);
+    run_on(
+        &store_via(&proxy, &table, timeout).await,
+        &sns,
+        at(0),
+        &[("api", true)],
+    )
+    .await;
+    assert_eq!(sns.kinds(), vec![("api".to_string(), Fail)]);
+
+    // The target recovers while the table answers 500s, throttles, resets and stalls.
+    let faults = [
+        Fault::InternalError,
+        Fault::Throttle,
+        Fault::Reset,
+        Fault::Stall(std::time::Duration::from_secs(30)),
+    ];
+    for (i, fault) in faults.into_iter().enumerate() {
+        proxy.set(Service::DynamoDb, fault.clone());
+        let started = std::time::Instant::now();
+        let store = store_via(&proxy, &table, timeout).await;
+        let out = run_on(&store, &sns, at(5 * (i as i64 + 1)), &[("api", false)]).await;
+        assert_eq!(
+            store_errors(&out),
+            1,
+            "{fault:?}: the run says the table failed"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "{fault:?}: ended by the 2 s AWS timeout, not by the table, took {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(sns.kinds().len(), 1, "nothing sent without the table");
+    let retried = proxy.count(Service::DynamoDb);
+    assert!(
+        retried >= 4 * 3,
+        "the SDK retried each fault ({retried} requests)"
+    );
+
+    proxy.set(Service::DynamoDb, Fault::Pass);
+    let store = store_via(&proxy, &table, timeout).await;
+    run_on(&store, &sns, at(30), &[("api", false)]).await;
+    run_on(&store, &sns, at(35), &[("api", false)]).await;
+    assert_eq!(
+        sns.kinds(),
+        vec![("api".to_string(), Fail), ("api".to_string(), Resolved)],
+        "the incident stayed open in the table until a run could see the recovery"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_write_is_retried_by_the_sdk_and_the_run_still_pages_once() {
+    let c = client().await;
+    let table = table_from_template(&c).await;
+    let proxy = moto_proxy().await;
+    proxy.set_operation(
+        Service::DynamoDb,
+        "TransactWriteItems",
+        Fault::first(1, Fault::Throttle),
+    );
+    let sns = Recorder::default();
+    let store = store_via(&proxy, &table, std::time::Duration::from_secs(5)).await;
+    let out = run_on(&store, &sns, at(0), &[("api", true)]).await;
+    assert_eq!(store_errors(&out), 0, "{out:?}");
+    assert_eq!(sns.kinds(), vec![("api".to_string(), NoticeKind::Fail)]);
+    assert_eq!(
+        proxy.count_operation(Service::DynamoDb, "TransactWriteItems"),
+        3,
+        "the throttled attempt, its retry, and the write recording the delivery (which counts \
+         the notice on the incident's item)"
     );
 }
