@@ -4,6 +4,7 @@
 
 use crate::metrics::{aws_env, read_values, seed_body, test_aws, unique};
 use crate::support;
+use crate::support::lambda_process::{invoke_fresh, invoke_fresh_at_once, Invocation};
 use health_canary::aws::Aws;
 use health_canary::check::config::{self, Overrides};
 use health_canary::entry::lambda::{
@@ -191,78 +192,6 @@ async fn scheduled_invocation_through_cargo_lambda_watch_lands_metrics() {
     assert_eq!(values, vec![vec![1.0], vec![2.0], vec![2.0]]);
 }
 
-/// A minimal Lambda Runtime API on 127.0.0.1: hands out `event` once (then holds further polls
-/// open), and sends back what the function posts as its response or error.
-async fn runtime_api(
-    event: Vec<u8>,
-) -> (
-    std::net::SocketAddr,
-    tokio::sync::mpsc::UnboundedReceiver<(String, String)>,
-) {
-    use axum::extract::{Path, State};
-    use axum::http::{HeaderMap, StatusCode};
-    use axum::routing::{get, post};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-
-    type Shared = (
-        Arc<Vec<u8>>,
-        Arc<AtomicBool>,
-        tokio::sync::mpsc::UnboundedSender<(String, String)>,
-    );
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let state: Shared = (Arc::new(event), Arc::new(AtomicBool::new(false)), tx);
-    async fn next(State((event, served, _)): State<Shared>) -> (HeaderMap, Vec<u8>) {
-        if served.swap(true, Ordering::SeqCst) {
-            // One invocation per test: later polls wait until the function is killed.
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-        }
-        let mut h = HeaderMap::new();
-        let deadline = chrono::Utc::now().timestamp_millis() + 60_000;
-        h.insert("lambda-runtime-aws-request-id", "req-1".parse().unwrap());
-        h.insert(
-            "lambda-runtime-deadline-ms",
-            deadline.to_string().parse().unwrap(),
-        );
-        h.insert(
-            "lambda-runtime-invoked-function-arn",
-            "arn:aws:lambda:us-east-1:000000000000:function:health-canary"
-                .parse()
-                .unwrap(),
-        );
-        h.insert(
-            "lambda-runtime-trace-id",
-            "Root=1-6b06201b-92bc501d810796c60a26cdc5;Sampled=1"
-                .parse()
-                .unwrap(),
-        );
-        (h, event.to_vec())
-    }
-    async fn done(
-        State((_, _, tx)): State<Shared>,
-        Path((_id, kind)): Path<(String, String)>,
-        body: String,
-    ) -> StatusCode {
-        let _ = tx.send((kind, body));
-        StatusCode::ACCEPTED
-    }
-    async fn init_error(State((_, _, tx)): State<Shared>, body: String) -> StatusCode {
-        let _ = tx.send(("init/error".into(), body));
-        StatusCode::ACCEPTED
-    }
-    let app = axum::Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route("/2018-06-01/runtime/invocation/{id}/{kind}", post(done))
-        .route("/2018-06-01/runtime/init/error", post(init_error))
-        .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (addr, rx)
-}
-
 // No alert topic here: LocalStack 4.13's CloudWatch stalled (no answer for 60 s and more) when the
 // alert state read (GetMetricData) and PutMetricData were in flight together from this process;
 // the alert path is covered by metrics::unreachable_cloudwatch_… and by the alerts tests.
@@ -275,38 +204,31 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
         "/tests/fixtures/scheduled-event.json"
     ))
     .unwrap();
-    let (api, mut results) = runtime_api(event).await;
 
     // The real binary and lambda_runtime's loop, as Lambda starts it.
-    let mut function = Command::new(env!("CARGO_BIN_EXE_health-canary-lambda"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CANARY_") || k.starts_with("AWS_") {
-            function.env_remove(k);
-        }
-    }
-    function
-        .envs(aws_env())
-        .envs([
-            ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
-            ("AWS_LAMBDA_FUNCTION_NAME", "health-canary".to_string()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_string()),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
-            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_string()),
-            ("CANARY_URL", server.url("/api/health/system")),
-            ("CANARY_NAME", canary.clone()),
-            ("CANARY_NAMESPACE", ns.clone()),
+    let env: Vec<(String, String)> = aws_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain([
+            ("AWS_LAMBDA_LOG_FORMAT".to_string(), "JSON".to_string()),
+            ("CANARY_URL".to_string(), server.url("/api/health/system")),
+            ("CANARY_NAME".to_string(), canary.clone()),
+            ("CANARY_NAMESPACE".to_string(), ns.clone()),
         ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = function.spawn().expect("start health-canary-lambda");
+        .collect();
     // Generous: under load LocalStack can take tens of seconds per call (see LOCALSTACK_TIMEOUT).
-    let got = tokio::time::timeout(Duration::from_secs(300), results.recv()).await;
-    let _ = child.kill();
-    let out = child.wait_with_output().expect("function output");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let (kind, body) = got
-        .unwrap_or_else(|_| panic!("no result within 300 s; stderr: {stderr}"))
-        .expect("result");
+    let Invocation {
+        kind,
+        body,
+        stdout,
+        stderr,
+    } = invoke_fresh(
+        &env,
+        &event,
+        Duration::from_secs(60),
+        Duration::from_secs(300),
+    )
+    .await;
     assert_eq!(kind, "response", "body: {body}\nstderr: {stderr}");
     let summary: serde_json::Value = serde_json::from_str(&body).expect("summary JSON");
     assert_eq!(summary["canary"], serde_json::json!(canary));
@@ -337,11 +259,7 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
     assert_eq!(summaries[0]["level"], serde_json::json!("INFO"));
     assert_eq!(summaries[0]["status"], serde_json::json!("FAIL"));
     assert_eq!(summaries[0]["canary"], serde_json::json!(canary));
-    assert!(
-        out.stdout.is_empty(),
-        "stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert!(stdout.is_empty(), "stdout: {stdout}");
 
     let aws = test_aws().await;
     let c = canary.as_str();
@@ -373,40 +291,34 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_configuration_reaches_the_runtime_as_canary_config_invalid() {
     let event = br#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#.to_vec();
-    let (api, mut results) = runtime_api(event).await;
-    let mut function = Command::new(env!("CARGO_BIN_EXE_health-canary-lambda"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("CANARY_") || k.starts_with("AWS_") {
-            function.env_remove(k);
-        }
+    let env: Vec<(String, String)> = aws_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain([(
+            "CANARY_CONFIG".to_string(),
+            r#"{"targets":[{"url":"ftp://x/"}]}"#.to_string(),
+        )])
+        .collect();
+    // Three cold starts at the same moment, each its own process answering its own invocation.
+    let answers = invoke_fresh_at_once(
+        3,
+        &env,
+        &event,
+        Duration::from_secs(60),
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(answers.len(), 3);
+    for a in answers {
+        assert_eq!(a.kind, "error", "stderr: {}", a.stderr);
+        let err: serde_json::Value = serde_json::from_str(&a.body).expect("error JSON");
+        assert_eq!(err["errorType"], serde_json::json!(ERROR_CONFIG_INVALID));
+        let message = err["errorMessage"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("invalid canary configuration: "),
+            "message: {message}"
+        );
     }
-    function
-        .envs(aws_env())
-        .envs([
-            ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
-            ("AWS_LAMBDA_FUNCTION_NAME", "health-canary".to_string()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_string()),
-            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
-            (
-                "CANARY_CONFIG",
-                r#"{"targets":[{"url":"ftp://x/"}]}"#.to_string(),
-            ),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = function.spawn().expect("start health-canary-lambda");
-    let got = tokio::time::timeout(Duration::from_secs(60), results.recv()).await;
-    let _ = child.kill();
-    let _ = child.wait();
-    let (kind, body) = got.expect("a result within 60 s").expect("result");
-    assert_eq!(kind, "error");
-    let err: serde_json::Value = serde_json::from_str(&body).expect("error JSON");
-    assert_eq!(err["errorType"], serde_json::json!(ERROR_CONFIG_INVALID));
-    let message = err["errorMessage"].as_str().unwrap_or_default();
-    assert!(
-        message.starts_with("invalid canary configuration: "),
-        "message: {message}"
-    );
 }
 
 #[tokio::test]

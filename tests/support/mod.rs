@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+pub mod lambda_process;
 
 use std::future::Future;
 use std::net::SocketAddr;
