@@ -483,13 +483,13 @@ def start_server(binary):
     m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
     if not m:
         proc.kill()
-        raise RunError(f"sample server did not start: {line!r}")
+        raise RunError(f"sample service did not start: {line!r}")
     return proc, f"http://127.0.0.1:{m.group(1)}"
 
 
 def server_stats(base, pid):
-    """The sample server's request and connection counts and CPU time (utime+stime, which
-    includes its finished connection threads)."""
+    """The sample service's request and connection counts and its process's CPU time
+    (utime+stime of all its threads)."""
     with urllib.request.urlopen(base + "/__stats", timeout=10) as resp:
         stats = json.loads(resp.read())
     stats["cpu_ms"] = cpu_ns(pid)[0] / 1e6
@@ -500,7 +500,7 @@ def canary_config(name, base, targets, failing, topic, namespace):
     cfg = {
         "canary": name,
         "targets": [
-            {"name": f"t{i:04d}", "url": f"{base}/{'fail' if failing else 'pass'}/{i}"}
+            {"name": f"t{i:04d}", "url": f"{base}/scenario/{'market-data-down' if failing else 'healthy'}/{i}"}
             for i in range(targets)
         ],
         "metrics": {"namespace": namespace},
@@ -626,7 +626,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--hello", required=True, help="the bare lambda_runtime bootstrap")
     p.add_argument("--canary", required=True, help="the health-canary-lambda binary")
-    p.add_argument("--server", required=True, help="the sample-server binary")
+    p.add_argument("--server", required=True, help="the sample-service binary")
     p.add_argument("--localstack", required=True, help="LocalStack endpoint URL")
     p.add_argument("--runs", type=int, default=7, help="runs per kind (medians; ≥ 5)")
     p.add_argument("--scale", default="1,100,1000", help="target counts for the scale runs")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Renders bench-results/ (results.json from harness.py, sizes.txt from scripts/bench) as the
-markdown tables of BENCHMARKS.md: medians, ratios to the hello-world, each goal met or missed."""
+markdown tables of docs/benchmarks.md: medians, ratios to the hello-world, each goal met or missed."""
 
 import json
 import math

@@ -17,7 +17,7 @@ for f in "$fixtures"/*/*; do
 done
 
 # condition: the expression on the first line, the JSON body after it.
-body=$(cat "$fixtures/seed_components/warn.json")
+body=$(cat "$fixtures/component_map/warn.json")
 i=0
 for expr in \
   'market_data.max_age_minutes < 30' \

@@ -1,12 +1,34 @@
 //! Conditions: the canary's own thresholds, a tiny expression language over the HTTP status,
 //! latency, certificate days and body fields (`market_data.max_age_minutes < 30`).
+//!
+//! An expression is `subject op literal`:
+//!
+//! - `subject` is `status` (the HTTP status), `response_time_ms`, `cert_days_remaining`, or a
+//!   body field. A body field is a JSONPath query (RFC 9535, through `serde_json_path`) that
+//!   must select exactly one value: `$.market_data.max_age_minutes`, `$.components[0].open_orders`,
+//!   `$['config.v2']['max-age']` for keys holding `.`, `:`, `/` or spaces, or a filter such as
+//!   `$.checks[?@.name == 'db'].latency_ms`. The dotted shorthand `market_data.max_age_minutes`
+//!   (optionally `body.`-prefixed) reads the same as `$['market_data']['max_age_minutes']`; a
+//!   numeric part (`components.0.open_orders`) indexes an array or names an object key.
+//! - `op` is one of `==` `!=` `<` `<=` `>` `>=`; an operator inside brackets, parentheses or
+//!   quotes belongs to the path or the literal.
+//! - `literal` is a number, a quoted string (`'ok'` or `"ok"`), `true`, `false` or `null`;
+//!   `<` `<=` `>` `>=` compare numbers only.
+//!
+//! Paths are parsed once, when the configuration loads; a condition that cannot be evaluated
+//! (no response, no JSON body, a missing field, a value of another type) takes its severity
+//! with a reason.
 
 use crate::check::report::{ConditionResult, Status};
+use crate::check::text::{kind, printable};
 use serde_json::Value as Json;
+use serde_json_path::JsonPath;
 use std::cmp::Ordering;
 
 /// Longest expression accepted; a condition is a one-liner, not a program.
 const MAX_EXPRESSION_LEN: usize = 512;
+/// The largest array index RFC 9535 allows (2^53 - 1); larger numeric parts only name keys.
+const MAX_INDEX: u64 = 9_007_199_254_740_991;
 
 /// What the left-hand side of a condition reads.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,8 +39,45 @@ pub enum Subject {
     ResponseTimeMs,
     /// Days until the certificate expires.
     CertDaysRemaining,
-    /// A body field by dotted path; numeric segments index arrays.
-    Body(Vec<String>),
+    /// A body field.
+    Body(BodyPath),
+}
+
+/// A body field's compiled JSONPath query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BodyPath {
+    /// The path as written (without a leading `body.`), for reasons.
+    written: String,
+    /// The query.
+    query: JsonPath,
+    /// For the dotted shorthand, each leading part (`a`, `a.b`) with its query, so that a
+    /// missing field is named at the first part that is missing.
+    prefixes: Vec<(String, JsonPath)>,
+}
+
+impl BodyPath {
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.written
+    }
+
+    /// The one value the path selects in `body`.
+    fn select(&self, body: &Json) -> Result<Json, Unmet> {
+        let nodes = self.query.query(body);
+        match nodes.len() {
+            0 => Err(Unmet::Missing(self.missing_part(body).to_string())),
+            1 => Ok(nodes.first().cloned().unwrap_or(Json::Null)),
+            n => Err(Unmet::Ambiguous(self.written.clone(), n)),
+        }
+    }
+
+    /// The shortest leading part of a shorthand path that `body` lacks; the whole path otherwise.
+    fn missing_part(&self, body: &Json) -> &str {
+        self.prefixes
+            .iter()
+            .find(|(_, q)| q.query(body).is_empty())
+            .map_or(&self.written, |(written, _)| written)
+    }
 }
 
 /// A comparison operator.
@@ -83,29 +142,108 @@ pub struct Context<'a> {
     pub body: Option<&'a Json>,
 }
 
+/// Why a condition is not valid; `Display` says what to fix.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConditionError {
+    /// Longer than the limit.
+    #[error("condition is longer than {MAX_EXPRESSION_LEN} characters")]
+    TooLong,
+    /// A PASS severity would make the condition meaningless.
+    #[error("condition severity must be FAIL or WARN")]
+    PassSeverity,
+    /// No comparison operator outside brackets and quotes.
+    #[error("condition '{0}' needs an operator: one of == != < <= > >=")]
+    NoOperator(String),
+    /// One side of the comparison is wrong.
+    #[error("condition '{expression}': {problem}")]
+    Invalid {
+        /// The expression as written.
+        expression: String,
+        /// What is wrong with it.
+        problem: Problem,
+    },
+}
+
+/// What is wrong with one side of a condition.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    /// Nothing before the operator.
+    #[error("the left-hand side is empty")]
+    EmptyLeft,
+    /// Nothing after the operator.
+    #[error("the right-hand side is empty")]
+    EmptyRight,
+    /// A shorthand path with an empty part or a character only JSONPath can address.
+    #[error(
+        "'{path}' is not a field path (segment '{segment}'): use names like \
+         market_data.max_age_minutes, or a JSONPath such as $['key.with.dots']"
+    )]
+    NotFieldPath {
+        /// The path as written.
+        path: String,
+        /// The offending part.
+        segment: String,
+    },
+    /// A `$` path that RFC 9535 rejects.
+    #[error("'{path}' is not a valid JSONPath: {detail}")]
+    NotJsonPath {
+        /// The path as written.
+        path: String,
+        /// The parser's message, with the position.
+        detail: String,
+    },
+    /// A right-hand side that is no literal.
+    #[error("'{0}' is not a number, a quoted string, true, false or null")]
+    NotLiteral(String),
+    /// An ordering operator with a literal that is not a number.
+    #[error("< <= > >= compare numbers, but the right-hand side is {0}")]
+    NotNumber(&'static str),
+}
+
+/// Why a condition could not be decided, for the report.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+enum Unmet {
+    #[error("no HTTP response to read status from")]
+    NoResponse,
+    #[error("no response time was measured")]
+    NoLatency,
+    #[error("no certificate (not https, or no TLS handshake)")]
+    NoCertificate,
+    #[error("the body is not JSON, so no field can be read")]
+    NoJsonBody,
+    #[error("field '{0}' is missing from the body")]
+    Missing(String),
+    #[error("'{0}' selects {1} values; a condition compares exactly one")]
+    Ambiguous(String, usize),
+    #[error("value is not a comparable number")]
+    NotComparable,
+    #[error("expected {expected}, found {found} {value}")]
+    WrongType {
+        expected: &'static str,
+        found: &'static str,
+        value: String,
+    },
+}
+
 impl Condition {
     /// Parses `expression` with the given severity; the error says what is wrong with it.
-    pub fn parse(expression: &str, severity: Status) -> Result<Condition, String> {
+    pub fn parse(expression: &str, severity: Status) -> Result<Condition, ConditionError> {
         if expression.len() > MAX_EXPRESSION_LEN {
-            return Err(format!(
-                "condition is longer than {MAX_EXPRESSION_LEN} characters"
-            ));
+            return Err(ConditionError::TooLong);
         }
         if severity == Status::Pass {
-            return Err("condition severity must be FAIL or WARN".into());
+            return Err(ConditionError::PassSeverity);
         }
-        let (lhs, op, rhs) = split_operator(expression).ok_or_else(|| {
-            format!("condition '{expression}' needs an operator: one of == != < <= > >=")
-        })?;
-        let subject =
-            parse_subject(lhs.trim()).map_err(|e| format!("condition '{expression}': {e}"))?;
-        let literal =
-            parse_literal(rhs.trim()).map_err(|e| format!("condition '{expression}': {e}"))?;
+        let invalid = |problem| ConditionError::Invalid {
+            expression: expression.to_string(),
+            problem,
+        };
+        let (lhs, op, rhs) = split_operator(expression)
+            .ok_or_else(|| ConditionError::NoOperator(expression.to_string()))?;
+        let subject = parse_subject(lhs.trim()).map_err(invalid)?;
+        let literal = parse_literal(rhs.trim()).map_err(invalid)?;
         if !op.is_equality() && !literal.is_number() {
-            return Err(format!(
-                "condition '{expression}': < <= > >= compare numbers, but the right-hand side is {}",
-                kind(&literal)
-            ));
+            return Err(invalid(Problem::NotNumber(kind(&literal))));
         }
         Ok(Condition {
             expression: expression.trim().to_string(),
@@ -120,7 +258,7 @@ impl Condition {
     pub fn evaluate(&self, ctx: &Context<'_>) -> ConditionResult {
         let observed = self.resolve(ctx);
         let outcome = match &observed {
-            Err(reason) => Err(reason.clone()),
+            Err(unmet) => Err(unmet.clone()),
             Ok(value) => compare(value, self.op, &self.literal),
         };
         let (status, reason) = match outcome {
@@ -133,7 +271,7 @@ impl Condition {
                     observed.as_ref().map(short).unwrap_or_default()
                 )),
             ),
-            Err(reason) => (self.severity, Some(reason)),
+            Err(unmet) => (self.severity, Some(unmet.to_string())),
         };
         ConditionResult {
             expression: self.expression.clone(),
@@ -143,41 +281,20 @@ impl Condition {
         }
     }
 
-    fn resolve(&self, ctx: &Context<'_>) -> Result<Json, String> {
+    fn resolve(&self, ctx: &Context<'_>) -> Result<Json, Unmet> {
         match &self.subject {
-            Subject::HttpStatus => ctx
-                .http_status
-                .map(Json::from)
-                .ok_or_else(|| "no HTTP response to read status from".into()),
-            Subject::ResponseTimeMs => ctx
-                .response_time_ms
-                .map(Json::from)
-                .ok_or_else(|| "no response time was measured".into()),
+            Subject::HttpStatus => ctx.http_status.map(Json::from).ok_or(Unmet::NoResponse),
+            Subject::ResponseTimeMs => ctx.response_time_ms.map(Json::from).ok_or(Unmet::NoLatency),
             Subject::CertDaysRemaining => ctx
                 .cert_days_remaining
                 .map(Json::from)
-                .ok_or_else(|| "no certificate (not https, or no TLS handshake)".into()),
-            Subject::Body(path) => {
-                let mut node = ctx
-                    .body
-                    .ok_or_else(|| "the body is not JSON, so no field can be read".to_string())?;
-                for (i, seg) in path.iter().enumerate() {
-                    let next = match node {
-                        Json::Object(map) => map.get(seg),
-                        Json::Array(items) => seg.parse::<usize>().ok().and_then(|n| items.get(n)),
-                        _ => None,
-                    };
-                    node = next.ok_or_else(|| {
-                        format!("field '{}' is missing from the body", path[..=i].join("."))
-                    })?;
-                }
-                Ok(node.clone())
-            }
+                .ok_or(Unmet::NoCertificate),
+            Subject::Body(path) => path.select(ctx.body.ok_or(Unmet::NoJsonBody)?),
         }
     }
 }
 
-fn compare(value: &Json, op: Op, literal: &Json) -> Result<bool, String> {
+fn compare(value: &Json, op: Op, literal: &Json) -> Result<bool, Unmet> {
     match (value, literal) {
         (Json::Number(a), Json::Number(b)) => {
             let (a, b) = (
@@ -186,21 +303,28 @@ fn compare(value: &Json, op: Op, literal: &Json) -> Result<bool, String> {
             );
             a.partial_cmp(&b)
                 .map(|ord| op.holds(ord))
-                .ok_or_else(|| "value is not a comparable number".into())
+                .ok_or(Unmet::NotComparable)
         }
         (a, b) if op.is_equality() && std::mem::discriminant(a) == std::mem::discriminant(b) => {
             Ok((a == b) == (op == Op::Eq))
         }
-        (a, b) => Err(format!(
-            "expected {}, found {} {}",
-            kind(b),
-            kind(a),
-            short(a)
-        )),
+        (a, b) => Err(Unmet::WrongType {
+            expected: kind(b),
+            found: kind(a),
+            value: short(a),
+        }),
     }
 }
 
+/// Splits at the first operator outside brackets, parentheses and quotes, so a JSONPath filter
+/// (`$.a[?@.b == 1]`) or a quoted literal (`'<=>'`) keeps its own operators. With unbalanced
+/// brackets (`$.a[ == 1`) the first operator outside quotes splits, and the path's own parser
+/// then says what is wrong with it.
 fn split_operator(expr: &str) -> Option<(&str, Op, &str)> {
+    find_operator(expr, true).or_else(|| find_operator(expr, false))
+}
+
+fn find_operator(expr: &str, nest: bool) -> Option<(&str, Op, &str)> {
     // Two-character operators first so `<=` is not read as `<` followed by `=`.
     const OPS: [(&str, Op); 6] = [
         ("==", Op::Eq),
@@ -210,40 +334,104 @@ fn split_operator(expr: &str) -> Option<(&str, Op, &str)> {
         ("<", Op::Lt),
         (">", Op::Gt),
     ];
-    let quote_at = expr.find(['"', '\'']).unwrap_or(expr.len());
-    OPS.iter()
-        .filter_map(|(tok, op)| expr[..quote_at].find(tok).map(|at| (at, tok.len(), *op)))
-        .min_by_key(|(at, len, _)| (*at, std::cmp::Reverse(*len)))
-        .map(|(at, len, op)| (&expr[..at], op, &expr[at + len..]))
+    let bytes = expr.as_bytes();
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(_) if b == b'\\' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'\'' | b'"' => quote = Some(b),
+                b'[' | b'(' if nest => depth += 1,
+                b']' | b')' if nest => depth = depth.saturating_sub(1),
+                _ if depth == 0 => {
+                    // Operators are ASCII, so `i` is a character boundary when one matches.
+                    if let Some((tok, op)) = OPS
+                        .iter()
+                        .find(|(tok, _)| bytes[i..].starts_with(tok.as_bytes()))
+                    {
+                        return Some((&expr[..i], *op, &expr[i + tok.len()..]));
+                    }
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    None
 }
 
-fn parse_subject(lhs: &str) -> Result<Subject, String> {
+fn parse_subject(lhs: &str) -> Result<Subject, Problem> {
     match lhs {
-        "" => Err("the left-hand side is empty".into()),
+        "" => Err(Problem::EmptyLeft),
         "status" => Ok(Subject::HttpStatus),
         "response_time_ms" => Ok(Subject::ResponseTimeMs),
         "cert_days_remaining" => Ok(Subject::CertDaysRemaining),
-        path => {
-            let path = path.strip_prefix("body.").unwrap_or(path);
-            let segs: Vec<String> = path.split('.').map(str::to_string).collect();
-            if let Some(bad) = segs.iter().find(|s| {
-                s.is_empty()
-                    || !s
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
-            }) {
-                return Err(format!(
-                    "'{path}' is not a field path (segment '{bad}'): use names like market_data.max_age_minutes"
-                ));
-            }
-            Ok(Subject::Body(segs))
+        path if path.starts_with('$') => {
+            let query = JsonPath::parse(path).map_err(|e| Problem::NotJsonPath {
+                path: path.to_string(),
+                detail: e.to_string(),
+            })?;
+            Ok(Subject::Body(BodyPath {
+                written: path.to_string(),
+                query,
+                prefixes: Vec::new(),
+            }))
         }
+        path => shorthand(path.strip_prefix("body.").unwrap_or(path)).map(Subject::Body),
     }
 }
 
-fn parse_literal(rhs: &str) -> Result<Json, String> {
+/// Compiles the dotted shorthand: `a.b.0` reads as `$['a']['b'][0,'0']`.
+fn shorthand(path: &str) -> Result<BodyPath, Problem> {
+    let segments: Vec<&str> = path.split('.').collect();
+    if let Some(bad) = segments.iter().find(|s| {
+        s.is_empty()
+            || !s
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    }) {
+        return Err(Problem::NotFieldPath {
+            path: path.to_string(),
+            segment: (*bad).to_string(),
+        });
+    }
+    let mut query = String::from("$");
+    let mut prefixes = Vec::with_capacity(segments.len());
+    for (i, segment) in segments.iter().enumerate() {
+        // A numeric part indexes an array or names an object key, whichever the body has. The
+        // segment holds only letters, digits, `_` and `-`, so it needs no escaping in quotes.
+        query.push_str(
+            &match segment.parse::<u64>().ok().filter(|n| *n <= MAX_INDEX) {
+                Some(n) => format!("[{n},'{segment}']"),
+                None => format!("['{segment}']"),
+            },
+        );
+        let compiled = JsonPath::parse(&query).map_err(|e| Problem::NotJsonPath {
+            path: path.to_string(),
+            detail: e.to_string(),
+        })?;
+        prefixes.push((segments[..=i].join("."), compiled));
+    }
+    // The last prefix is the whole path.
+    let (written, query) = prefixes.pop().ok_or_else(|| Problem::NotFieldPath {
+        path: path.to_string(),
+        segment: String::new(),
+    })?;
+    Ok(BodyPath {
+        written,
+        query,
+        prefixes,
+    })
+}
+
+fn parse_literal(rhs: &str) -> Result<Json, Problem> {
     if rhs.is_empty() {
-        return Err("the right-hand side is empty".into());
+        return Err(Problem::EmptyRight);
     }
     if let Some(inner) = rhs
         .strip_prefix('\'')
@@ -254,20 +442,7 @@ fn parse_literal(rhs: &str) -> Result<Json, String> {
     }
     match serde_json::from_str::<Json>(rhs) {
         Ok(v @ (Json::Number(_) | Json::String(_) | Json::Bool(_) | Json::Null)) => Ok(v),
-        _ => Err(format!(
-            "'{rhs}' is not a number, a quoted string, true, false or null"
-        )),
-    }
-}
-
-fn kind(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
+        _ => Err(Problem::NotLiteral(rhs.to_string())),
     }
 }
 
@@ -276,7 +451,7 @@ fn short(v: &Json) -> String {
         Json::Array(_) | Json::Object(_) => kind(v).to_string(),
         other => other.to_string(),
     };
-    crate::check::formats::printable(&text)
+    printable(&text)
 }
 
 #[cfg(test)]
@@ -401,10 +576,15 @@ mod tests {
             ("a b == 1", "not a field path"),
         ];
         for (expr, want) in cases {
-            let err = Condition::parse(expr, Status::Fail).unwrap_err();
+            let err = Condition::parse(expr, Status::Fail)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(want), "{expr}: {err}");
         }
-        assert!(Condition::parse("a == 1", Status::Pass).is_err());
+        assert_eq!(
+            Condition::parse("a == 1", Status::Pass),
+            Err(ConditionError::PassSeverity)
+        );
     }
 
     #[test]
@@ -412,5 +592,98 @@ mod tests {
         let c = Condition::parse("msg == '<=>'", Status::Fail).unwrap();
         assert_eq!(c.op, Op::Eq);
         assert_eq!(c.literal, json!("<=>"));
+    }
+
+    #[test]
+    fn jsonpath_and_shorthand_address_the_same_fields_and_keys_shorthand_cannot() {
+        let body = json!({
+            "market_data": {"max_age_minutes": 12},
+            "components": [{"open_orders": 3}, {"open_orders": 70}],
+            "by_index": {"0": {"open_orders": 5}},
+            "config.v2": {"max-age": 7, "db:primary": {"lag/s": 2}},
+            "checks": [{"name": "db", "ms": 40}, {"name": "cache", "ms": 2}],
+        });
+        let cases = [
+            ("market_data.max_age_minutes < 30", Status::Pass),
+            ("body.market_data.max_age_minutes < 30", Status::Pass),
+            ("$.market_data.max_age_minutes < 30", Status::Pass),
+            ("$['market_data']['max_age_minutes'] >= 30", Status::Fail),
+            ("components.1.open_orders <= 50", Status::Fail),
+            ("$.components[1].open_orders <= 50", Status::Fail),
+            ("$.components[-1].open_orders == 70", Status::Pass),
+            // A numeric shorthand part names a key when the value is an object.
+            ("by_index.0.open_orders == 5", Status::Pass),
+            ("$['config.v2']['max-age'] == 7", Status::Pass),
+            ("$['config.v2']['db:primary']['lag/s'] < 5", Status::Pass),
+            ("$.checks[?@.name == 'db'].ms < 100", Status::Pass),
+            ("$.checks[?(@.ms > 10)].name == 'db'", Status::Pass),
+            ("$.checks[?@.name=='cache'].ms>=5", Status::Fail),
+        ];
+        for (expr, want) in cases {
+            let r = eval(expr, &body);
+            assert_eq!(r.status, want, "{expr}: {:?}", r.reason);
+        }
+    }
+
+    #[test]
+    fn a_path_must_select_exactly_one_value() {
+        let body = json!({"a": {"b": 1}, "list": [{"x": 1}, {"x": 2}]});
+        let cases = [
+            (
+                "a.c.d == 1",
+                "condition failed: field 'a.c' is missing from the body",
+            ),
+            (
+                "$.a.c.d == 1",
+                "condition failed: field '$.a.c.d' is missing from the body",
+            ),
+            (
+                "$.list[*].x == 1",
+                "condition failed: '$.list[*].x' selects 2 values; a condition compares exactly one",
+            ),
+            (
+                "$.list[?@.x > 5].x == 1",
+                "condition failed: field '$.list[?@.x > 5].x' is missing from the body",
+            ),
+        ];
+        for (expr, reason) in cases {
+            let r = eval(expr, &body);
+            assert_eq!(
+                (r.status, r.reason.as_deref()),
+                (Status::Fail, Some(reason)),
+                "{expr}"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_are_checked_when_the_configuration_loads() {
+        let cases = [
+            ("$.a[ == 1", "is not a valid JSONPath"),
+            ("$..[1 == 1", "is not a valid JSONPath"),
+            ("$.a b == 1", "is not a valid JSONPath"),
+            ("$.a.[0] == 1", "is not a valid JSONPath"),
+            ("a.b.c.d.e[0] == 1", "not a field path"),
+            ("config.v2 . x == 1", "not a field path"),
+        ];
+        for (expr, want) in cases {
+            let err = Condition::parse(expr, Status::Fail).unwrap_err();
+            assert!(
+                matches!(err, ConditionError::Invalid { .. }),
+                "{expr}: {err:?}"
+            );
+            assert!(err.to_string().contains(want), "{expr}: {err}");
+        }
+    }
+
+    #[test]
+    fn operators_inside_brackets_and_quotes_belong_to_the_path() {
+        let c = Condition::parse("$.a[?@.b <= 2]['c>d'] != 'x==y'", Status::Warn).unwrap();
+        assert_eq!(c.op, Op::Ne);
+        assert_eq!(c.literal, json!("x==y"));
+        let Subject::Body(path) = &c.subject else {
+            panic!("expected a body path, got {:?}", c.subject)
+        };
+        assert_eq!(path.as_str(), "$.a[?@.b <= 2]['c>d']");
     }
 }

@@ -8,6 +8,7 @@ pub mod formats;
 pub mod judge;
 pub mod probe;
 pub mod report;
+pub mod text;
 
 use config::Config;
 use futures::StreamExt;

@@ -1,5 +1,6 @@
 //! The result of one canary run: the single input of every sink (console, metrics, alerts).
 
+use crate::check::text::single_line;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +71,15 @@ pub enum Value {
     Bool(bool),
 }
 
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Number(n) => write!(f, "{n}"),
+            Value::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
 impl Value {
     /// The number CloudWatch receives for this value.
     pub fn as_f64(&self) -> f64 {
@@ -90,6 +100,25 @@ pub struct Measurement {
     /// The unit, when the format carries one (`ms`, `percent`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+}
+
+/// `max_age_minutes=0.21`, the unit appended (`latency=12.5ms`); control characters from the
+/// service are replaced so the text stays on one line.
+impl std::fmt::Display for Measurement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = self.unit.as_deref().map(single_line).unwrap_or_default();
+        write!(f, "{}={}{unit}", single_line(&self.name), self.value)
+    }
+}
+
+/// Measurements as the console and the alert email show them, space-separated:
+/// `fresh_symbols=33 stale_symbols=0 max_age_minutes=0.21`.
+pub fn measurements_text(measurements: &[Measurement]) -> String {
+    measurements
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One component of a target (`market_data`, `redis`, `db`), judged.
@@ -139,6 +168,10 @@ pub struct TargetResult {
     /// The final HTTP status code, when a response arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
+    /// Whether that status is one the target expects (`expected_status`), when a response
+    /// arrived; the `TargetUp` metric reads it, so no sink needs the configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status_expected: Option<bool>,
     /// Milliseconds from request start to the end of the body, for the last attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<u64>,
@@ -147,7 +180,7 @@ pub struct TargetResult {
     /// Whole days until the server certificate expires (https only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_days_remaining: Option<i64>,
-    /// The format the body was read as (`seed_components`, `ietf`, `http`, …).
+    /// The format the body was read as (`component_map`, `ietf`, `http`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// The overall status word the service declared about itself, verbatim.
@@ -169,6 +202,30 @@ impl TargetResult {
         } else {
             self.status
         }
+    }
+
+    /// What the probe found, in one line, each part only when known and attempts only when the
+    /// confirmation retry ran: `HTTP 200 · 31 ms · 2 attempts · cert 45 days · component_map`.
+    /// The console's target line and the alert email both show it.
+    pub fn facts(&self) -> String {
+        let mut facts = Vec::new();
+        if let Some(code) = self.http_status {
+            facts.push(format!("HTTP {code}"));
+        }
+        if let Some(ms) = self.latency_ms {
+            facts.push(format!("{ms} ms"));
+        }
+        if self.attempts > 1 {
+            facts.push(format!("{} attempts", self.attempts));
+        }
+        if let Some(days) = self.cert_days_remaining {
+            let unit = if days == 1 { "day" } else { "days" };
+            facts.push(format!("cert {days} {unit}"));
+        }
+        if let Some(format) = &self.format {
+            facts.push(single_line(format));
+        }
+        facts.join(" · ")
     }
 }
 
@@ -228,6 +285,7 @@ mod tests {
             status: Status::Fail,
             reason: None,
             http_status: None,
+            http_status_expected: None,
             latency_ms: None,
             attempts: 1,
             cert_days_remaining: None,
@@ -241,5 +299,24 @@ mod tests {
         t.critical = true;
         let r = Report::new("c".into(), Utc::now(), vec![t]);
         assert_eq!(r.status, Status::Fail);
+    }
+
+    #[test]
+    fn measurements_print_numbers_flags_and_units_on_one_line() {
+        let m = |name: &str, value: Value, unit: Option<&str>| Measurement {
+            name: name.into(),
+            value,
+            unit: unit.map(str::to_string),
+        };
+        assert_eq!(
+            measurements_text(&[
+                m("open_orders", Value::Number(22.0), None),
+                m("enabled", Value::Bool(true), None),
+                m("latency", Value::Number(12.5), Some("ms")),
+                m("bad\nname", Value::Number(0.21), Some("\u{1b}[31m")),
+            ]),
+            "open_orders=22 enabled=true latency=12.5ms bad name=0.21 [31m"
+        );
+        assert_eq!(measurements_text(&[]), "");
     }
 }

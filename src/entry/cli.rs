@@ -1,7 +1,8 @@
 //! The `health-canary` command line: argument parsing, logging set-up, and the `check` / `demo`
 //! commands. Results go to stdout, logs (only with `-v`) to stderr.
 
-use crate::check::config::{self, Overrides};
+use crate::check::config::env::{non_empty, process_env};
+use crate::check::config::{self, Settings};
 use crate::check::report::Report;
 use crate::entry::exit::{exit_code, EXIT_CANARY_FAILED, EXIT_USAGE};
 use clap::{Args, Parser, Subcommand};
@@ -32,11 +33,12 @@ pub enum Command {
 /// Arguments of `check`.
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// A single health URL (simple mode).
-    #[arg(long, env = "CANARY_URL")]
+    /// A single health URL (simple mode); wins over CANARY_URL.
+    #[arg(long)]
     pub url: Option<String>,
-    /// A JSON config file (full mode); inline JSON can come from CANARY_CONFIG instead.
-    #[arg(long, env = "CANARY_CONFIG_FILE")]
+    /// A JSON config file (full mode); wins over CANARY_CONFIG_FILE. Inline JSON can come from
+    /// CANARY_CONFIG instead.
+    #[arg(long)]
     pub config: Option<String>,
     /// Print the report as JSON instead of a table.
     #[arg(long)]
@@ -55,10 +57,28 @@ pub struct CheckArgs {
     pub emf: bool,
 }
 
-/// Runs the CLI and returns the process exit code.
-pub async fn run(cli: Cli) -> ExitCode {
+impl CheckArgs {
+    /// The settings this check runs with: the environment's, with the flags given on top (flags
+    /// win; a flag given as `""` counts as not given, like an empty variable).
+    pub fn apply(&self, mut settings: Settings) -> Settings {
+        if let Some(url) = non_empty(self.url.clone()) {
+            settings.overrides.url = Some(url);
+        }
+        if let Some(file) = non_empty(self.config.clone()) {
+            settings.config_file = Some(file);
+        }
+        settings.overrides.allow_http |= self.allow_http;
+        settings
+    }
+}
+
+/// Runs the CLI with the environment's `settings` and returns the process exit code.
+pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
     match cli.command {
-        Command::Check(args) => check(args).await,
+        Command::Check(args) => {
+            let settings = args.apply(settings);
+            check(args, settings).await
+        }
         Command::Demo => {
             let mut stdout = std::io::stdout();
             match crate::entry::demo::run(&mut stdout).await {
@@ -73,12 +93,10 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 /// Sends logs to stderr: nothing by default, `-v` info, `-vv` debug for the canary (its
-/// dependencies stay at warn / info so no library dumps requests). `RUST_LOG`, when set, wins.
-pub fn init_logging(verbose: u8) {
-    let from_env = std::env::var("RUST_LOG")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok());
+/// dependencies stay at warn / info so no library dumps requests). `rust_log` (`RUST_LOG`), when
+/// set and valid, wins.
+pub fn init_logging(verbose: u8, rust_log: Option<&str>) {
+    let from_env = rust_log.and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok());
     let filter = match (from_env, verbose) {
         (Some(f), _) => f,
         (None, 0) => return,
@@ -111,15 +129,13 @@ fn print_stdout(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-async fn check(args: CheckArgs) -> ExitCode {
-    let mut overrides = Overrides::from_env();
-    // An empty CANARY_URL / CANARY_CONFIG_FILE (as SAM passes unset parameters) means unset.
-    overrides.url = args.url.clone().filter(|u| !u.trim().is_empty());
-    let config_file = args.config.clone().filter(|c| !c.trim().is_empty());
-    overrides.allow_http = args.allow_http;
-    let inline = std::env::var("CANARY_CONFIG").ok();
-    let env = |k: &str| std::env::var(k).ok();
-    let config = match config::load(config_file.as_deref(), inline.as_deref(), &overrides, &env) {
+async fn check(args: CheckArgs, settings: Settings) -> ExitCode {
+    let config = match config::load(
+        settings.config_file.as_deref(),
+        settings.config_json.as_deref(),
+        &settings.overrides,
+        &process_env,
+    ) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("health-canary: {e}");
@@ -151,11 +167,10 @@ async fn check(args: CheckArgs) -> ExitCode {
     }
     tracing::info!(status = %report.status, "check finished");
     if args.emf {
-        // --emf: the metrics as EMF lines on stdout, instead of the table/JSON.
-        let mapped = crate::sinks::metrics::datums::datums(&report, &config);
-        if let Err(e) = crate::sinks::metrics::emf::print(&config.metrics.namespace, &mapped.datums)
-        {
-            eprintln!("health-canary: cannot write EMF to stdout: {e}");
+        // --emf: the metrics as EMF lines on stdout, instead of the table/JSON, through the same
+        // sink as `publisher: emf`.
+        if let Err(e) = crate::sinks::metrics::write_emf(&config.metrics, &report) {
+            eprintln!("health-canary: {e}");
         }
     } else {
         match render_output(&report, args.json) {
@@ -164,7 +179,7 @@ async fn check(args: CheckArgs) -> ExitCode {
         }
     }
     if args.publish {
-        let aws = crate::aws::Aws::from_env().await;
+        let aws = crate::aws::Aws::from_settings(&settings).await;
         let delivery = crate::sinks::deliver(&config, &report, &aws).await;
         eprintln!("health-canary: {}", delivery.summary());
         if delivery.canary_failed() {
@@ -199,6 +214,40 @@ mod tests {
         };
         assert_eq!(a.url.as_deref(), Some("http://127.0.0.1:1/h"));
         assert!(a.json && a.fail_on_warn && a.allow_http && a.publish && a.emf);
+    }
+
+    #[test]
+    fn flags_win_over_the_environment_and_empty_flags_count_as_unset() {
+        let env = Settings::from_lookup(&|k| match k {
+            "CANARY_URL" => Some("https://env.example/h".into()),
+            "CANARY_CONFIG_FILE" => Some("env.json".into()),
+            "CANARY_NAME" => Some("from-env".into()),
+            _ => None,
+        });
+        let parse = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let Command::Check(a) = cli.command else {
+                panic!("expected check")
+            };
+            a.apply(env.clone())
+        };
+        let s = parse(&[
+            "health-canary",
+            "check",
+            "--url",
+            "https://flag.example/h",
+            "--config",
+            "flag.json",
+            "--allow-http",
+        ]);
+        assert_eq!(s.overrides.url.as_deref(), Some("https://flag.example/h"));
+        assert_eq!(s.config_file.as_deref(), Some("flag.json"));
+        assert!(s.overrides.allow_http);
+        assert_eq!(s.overrides.canary.as_deref(), Some("from-env"));
+        let s = parse(&["health-canary", "check", "--url", " ", "--config", ""]);
+        assert_eq!(s.overrides.url.as_deref(), Some("https://env.example/h"));
+        assert_eq!(s.config_file.as_deref(), Some("env.json"));
+        assert!(!s.overrides.allow_http);
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //! `error_type` when the canary itself could not do its job.
 
 use crate::aws::Aws;
-use crate::check::config::{self, Config, Overrides};
+use crate::check::config::env::process_env;
+use crate::check::config::{self, Config, Settings};
 use crate::check::report::{Report, Status};
 use crate::sinks::{self, Delivery};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
+use std::str::FromStr;
 use tracing::{debug, info, warn};
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 
 /// `error_type` when the configuration from the environment is invalid.
 pub const ERROR_CONFIG_INVALID: &str = "CanaryConfigInvalid";
@@ -106,18 +109,14 @@ impl Summary {
                 failing.push(t.name.clone());
             }
         }
-        let side = |r: &Result<String, String>| match r {
-            Ok(s) => s.clone(),
-            Err(e) => format!("FAILED: {e}"),
-        };
         Summary {
             canary: report.canary.clone(),
             status: report.status,
             checked_at: report.checked_at,
             targets,
             failing,
-            metrics: side(&delivery.metrics),
-            alert: side(&delivery.alert),
+            metrics: delivery.metrics_line(),
+            alert: delivery.alert_line(),
         }
     }
 }
@@ -136,17 +135,14 @@ pub struct Canary {
 }
 
 impl Canary {
-    /// Reads the configuration from the environment (`CANARY_CONFIG_FILE`, else `CANARY_CONFIG`,
-    /// else `CANARY_URL`, plus every `CANARY_*` override) and builds the clients.
-    pub async fn from_env() -> Canary {
-        let file = non_empty_var("CANARY_CONFIG_FILE");
-        let inline = non_empty_var("CANARY_CONFIG");
-        let env = |k: &str| std::env::var(k).ok();
+    /// Loads the configuration the environment's `settings` describe (`CANARY_CONFIG_FILE`, else
+    /// `CANARY_CONFIG`, else `CANARY_URL`, plus every `CANARY_*` override) and builds the clients.
+    pub async fn from_settings(settings: &Settings) -> Canary {
         let config = config::load(
-            file.as_deref(),
-            inline.as_deref(),
-            &Overrides::from_env(),
-            &env,
+            settings.config_file.as_deref(),
+            settings.config_json.as_deref(),
+            &settings.overrides,
+            &process_env,
         )
         .map_err(|e| e.to_string());
         if let Err(e) = &config {
@@ -156,7 +152,7 @@ impl Canary {
         Canary {
             config,
             client,
-            aws: Aws::from_env().await,
+            aws: Aws::from_settings(settings).await,
         }
     }
 
@@ -196,21 +192,29 @@ impl Canary {
     }
 }
 
-/// Sets up logging once: JSON lines when `AWS_LAMBDA_LOG_FORMAT=JSON`, else plain text; level
-/// from `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG` (default `info`). Logs go to stderr so stdout
-/// carries only EMF documents; Lambda sends both to CloudWatch Logs and adds timestamps.
-pub fn init_tracing() {
-    let level = non_empty_var("RUST_LOG")
-        .or_else(|| non_empty_var("AWS_LAMBDA_LOG_LEVEL").map(|l| l.to_ascii_lowercase()))
-        .unwrap_or_else(|| "info".to_string());
-    let filter = tracing_subscriber::EnvFilter::try_new(&level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// Sets up logging once, following Lambda's advanced logging controls the way
+/// `lambda_runtime::tracing::init_default_subscriber` does (see [`log_filter`]):
+/// `AWS_LAMBDA_LOG_FORMAT=JSON` gives one JSON object per line, else plain text.
+///
+/// That subscriber itself does not fit: it writes to stdout, which carries only EMF documents
+/// here; its JSON nests every field under `fields` (log queries and the summary line read
+/// `message`, `level`, `status` at the top level) and has no timestamp; its text carries ANSI
+/// colour codes (this crate enables them for the CLI). So logs go to stderr, JSON events are
+/// flat with a timestamp, and text has no colours; Lambda sends both streams to CloudWatch Logs.
+pub fn init_tracing(settings: &Settings) {
+    let filter = log_filter(
+        settings.lambda_log_level.as_deref(),
+        settings.rust_log.as_deref(),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_target(false);
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let json = settings
+        .lambda_log_format
+        .as_deref()
+        .is_some_and(|f| f.eq_ignore_ascii_case("json"));
     // try_init: a second call (tests) keeps the first subscriber instead of panicking.
     let _ = if json {
         builder
@@ -223,6 +227,49 @@ pub fn init_tracing() {
     };
 }
 
-fn non_empty_var(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.trim().is_empty())
+/// The log filter, as `lambda_runtime`'s default subscriber builds it: the level from
+/// `AWS_LAMBDA_LOG_LEVEL` (the function's log-level setting), else `RUST_LOG` when it is a bare
+/// level, else INFO; valid `RUST_LOG` directives (`health_canary=debug`) replace that level.
+/// Lambda's `FATAL` reads as ERROR, the nearest level `tracing` has.
+pub fn log_filter(aws_level: Option<&str>, rust_log: Option<&str>) -> EnvFilter {
+    let level = aws_level
+        .or(rust_log)
+        .map(|l| match l.trim() {
+            l if l.eq_ignore_ascii_case("fatal") => "error",
+            l => l,
+        })
+        .and_then(|l| LevelFilter::from_str(l).ok())
+        .unwrap_or(LevelFilter::INFO);
+    EnvFilter::builder()
+        .with_default_directive(level.into())
+        .parse_lossy(rust_log.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_level_follows_lambdas_setting_and_rust_log_directives_refine_it() {
+        let cases: [(Option<&str>, Option<&str>, &str); 7] = [
+            (None, None, "info"),
+            (Some("DEBUG"), None, "debug"),
+            (Some("WARN"), None, "warn"),
+            (Some("FATAL"), None, "error"),
+            (Some("nonsense"), None, "info"),
+            (None, Some("trace"), "trace"),
+            (
+                Some("WARN"),
+                Some("health_canary=debug"),
+                "health_canary=debug",
+            ),
+        ];
+        for (aws_level, rust_log, want) in cases {
+            assert_eq!(
+                log_filter(aws_level, rust_log).to_string(),
+                want,
+                "{aws_level:?} {rust_log:?}"
+            );
+        }
+    }
 }

@@ -2,8 +2,9 @@
 //! an 80-column terminal or a pipe. Pure: the same report always renders the same text.
 
 use crate::check::report::{
-    ComponentResult, ConditionResult, Measurement, Report, Status, TargetResult, Value,
+    measurements_text, ComponentResult, ConditionResult, Report, Status, TargetResult,
 };
+use crate::check::text::single_line;
 use unicode_width::UnicodeWidthStr;
 
 /// The width the table is laid out for; longer lines wrap with a hanging indent.
@@ -20,7 +21,7 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "{} · checked {}\n",
-        clean(&report.canary),
+        single_line(&report.canary),
         report.checked_at.format("%Y-%m-%d %H:%M:%S UTC")
     ));
     for target in &report.targets {
@@ -95,26 +96,31 @@ pub fn summary_line(report: &Report) -> String {
 }
 
 fn render_target(out: &mut String, t: &TargetResult) {
-    let mut head = format!("{} {}  {}", t.status.symbol(), clean(&t.name), t.status);
+    let mut head = format!(
+        "{} {}  {}",
+        t.status.symbol(),
+        single_line(&t.name),
+        t.status
+    );
     if !t.critical {
         head.push_str(" (non-critical)");
     }
-    let details = target_details(t);
-    if !details.is_empty() {
+    let facts = t.facts();
+    if !facts.is_empty() {
         head.push_str("  ");
-        head.push_str(&details.join(" · "));
+        head.push_str(&facts);
     }
     push_wrapped(
         out,
         &head,
-        t.reason.as_deref().map(clean).as_deref(),
+        t.reason.as_deref().map(single_line).as_deref(),
         CHILD_INDENT,
         false,
     );
 
     let column = |names: &mut dyn Iterator<Item = &str>| {
         names
-            .map(|n| clean(n).width())
+            .map(|n| single_line(n).width())
             .filter(|w| *w <= NAME_COLUMN_CAP)
             .max()
             .unwrap_or(0)
@@ -129,36 +135,14 @@ fn render_target(out: &mut String, t: &TargetResult) {
     }
 }
 
-/// HTTP status, latency, attempts (when more than one), certificate days, format.
-fn target_details(t: &TargetResult) -> Vec<String> {
-    let mut d = Vec::new();
-    if let Some(code) = t.http_status {
-        d.push(format!("HTTP {code}"));
-    }
-    if let Some(ms) = t.latency_ms {
-        d.push(format!("{ms} ms"));
-    }
-    if t.attempts > 1 {
-        d.push(format!("{} attempts", t.attempts));
-    }
-    if let Some(days) = t.cert_days_remaining {
-        let unit = if days == 1 { "day" } else { "days" };
-        d.push(format!("cert {days} {unit}"));
-    }
-    if let Some(f) = &t.format {
-        d.push(clean(f));
-    }
-    d
-}
-
 fn render_component(out: &mut String, c: &ComponentResult, column: usize) {
     let head = child_head(c.status, &c.name, column);
     let mut tail = Vec::new();
     if let Some(r) = &c.reason {
-        tail.push(clean(r));
+        tail.push(single_line(r));
     }
     if !c.measurements.is_empty() {
-        tail.push(measurements(&c.measurements));
+        tail.push(measurements_text(&c.measurements));
     }
     let tail = tail.join("  ");
     push_wrapped(out, &head, Some(&tail), CHILD_INDENT + 3, true);
@@ -168,19 +152,19 @@ fn render_condition(out: &mut String, c: &ConditionResult, column: usize) {
     let head = child_head(c.status, &c.expression, column);
     // An unmet comparison's reason repeats the expression; the observed value says it shorter.
     let tail = match (&c.observed, &c.reason, c.status) {
-        (Some(v), _, Status::Pass) => format!("observed {}", clean(&v.to_string())),
+        (Some(v), _, Status::Pass) => format!("observed {}", single_line(&v.to_string())),
         (Some(v), Some(r), _) if r.contains(&c.expression) => {
-            format!("observed {}", clean(&v.to_string()))
+            format!("observed {}", single_line(&v.to_string()))
         }
-        (_, Some(r), _) => clean(r.strip_prefix("condition failed: ").unwrap_or(r)),
-        (Some(v), None, _) => format!("observed {}", clean(&v.to_string())),
+        (_, Some(r), _) => single_line(r.strip_prefix("condition failed: ").unwrap_or(r)),
+        (Some(v), None, _) => format!("observed {}", single_line(&v.to_string())),
         (None, None, _) => String::new(),
     };
     push_wrapped(out, &head, Some(&tail), CHILD_INDENT + 3, true);
 }
 
 fn child_head(status: Status, name: &str, column: usize) -> String {
-    let name = clean(name);
+    let name = single_line(name);
     let pad = column.saturating_sub(name.width());
     format!(
         "{}{} {}{} {}",
@@ -192,77 +176,61 @@ fn child_head(status: Status, name: &str, column: usize) -> String {
     )
 }
 
-/// `fresh_symbols=33 stale_symbols=0 max_age_minutes=0.21`, units appended (`latency=12ms`).
-pub fn measurements(ms: &[Measurement]) -> String {
-    ms.iter()
-        .map(|m| {
-            let value = match &m.value {
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
-            };
-            let unit = m.unit.as_deref().map(clean).unwrap_or_default();
-            format!("{}={value}{unit}", clean(&m.name))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Writes `head` then `tail`. With `fill`, the tail's words continue on the head's line as far
 /// as `WIDTH` allows; without it, the tail joins the head only when all of it fits. Either way
-/// the rest wraps at word boundaries under a hanging indent of `indent` columns. Runs of spaces
-/// inside the tail (separating a reason from numbers) survive within a line.
+/// the rest wraps at spaces (words are never broken) under a hanging indent of `indent` columns.
+/// Runs of spaces inside the tail (separating a reason from numbers) survive within a line.
 fn push_wrapped(out: &mut String, head: &str, tail: Option<&str>, indent: usize, fill: bool) {
     let head = head.trim_end();
     let tail = tail.map(str::trim).unwrap_or_default();
+    let beside = head.width() + 2;
+    let first_word = tail.split(' ').next().unwrap_or_default();
     if tail.is_empty() {
         out.push_str(head);
-        out.push('\n');
-        return;
-    }
-    let fits = head.width() + 2 + tail.width() <= WIDTH;
-    let mut line = head.to_string();
-    let mut at_line_start = false;
-    if !fits && !fill {
+    } else if beside + tail.width() <= WIDTH {
+        out.push_str(&format!("{head}  {tail}"));
+    } else if fill && beside + first_word.width() <= WIDTH {
+        // The head is measured here, as terminals draw it (`⚠️` is two columns; textwrap would
+        // count the variation selector's base alone): textwrap sees a blank of the same width.
+        let hanging = " ".repeat(indent);
+        let lines = wrap(tail, &" ".repeat(beside), &hanging);
+        for (i, line) in lines.iter().enumerate() {
+            if i == 0 {
+                out.push_str(head);
+                out.push_str("  ");
+                out.push_str(line.get(beside..).unwrap_or_default());
+            } else {
+                out.push('\n');
+                out.push_str(line);
+            }
+        }
+    } else {
+        let hanging = " ".repeat(indent);
         out.push_str(head);
-        out.push('\n');
-        line = " ".repeat(indent);
-        at_line_start = true;
-    }
-    // The separator before each word: the spaces that preceded it ("  " after the head).
-    let mut sep = 2;
-    for piece in tail.split(' ') {
-        if piece.is_empty() {
-            sep += 1;
-            continue;
-        }
-        let gap = if at_line_start { 0 } else { sep };
-        if !at_line_start && line.width() + gap + piece.width() > WIDTH {
-            out.push_str(&line);
+        for line in wrap(tail, &hanging, &hanging) {
             out.push('\n');
-            line = " ".repeat(indent);
-        } else {
-            line.push_str(&" ".repeat(gap));
+            out.push_str(&line);
         }
-        line.push_str(piece);
-        at_line_start = false;
-        sep = 1;
     }
-    out.push_str(&line);
     out.push('\n');
 }
 
-/// Replaces control characters (newlines, ANSI escapes) so text from a watched service cannot
-/// break the table or drive the terminal.
-fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+/// `text` wrapped at `WIDTH` on spaces only (a long name or URL overflows rather than breaks).
+fn wrap<'a>(text: &'a str, first: &str, rest: &str) -> Vec<std::borrow::Cow<'a, str>> {
+    let options = textwrap::Options::new(WIDTH)
+        .initial_indent(first)
+        .subsequent_indent(rest)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .break_words(false)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit);
+    textwrap::wrap(text, options)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::report::ConditionResult;
+    use crate::check::report::{ConditionResult, Measurement, Value};
     use chrono::TimeZone;
 
     fn at() -> chrono::DateTime<chrono::Utc> {
@@ -277,10 +245,11 @@ mod tests {
             status,
             reason: None,
             http_status: Some(200),
+            http_status_expected: Some(true),
             latency_ms: Some(31),
             attempts: 1,
             cert_days_remaining: None,
-            format: Some("seed_components".into()),
+            format: Some("component_map".into()),
             declared_status: None,
             components: vec![],
             conditions: vec![],
@@ -358,7 +327,7 @@ mod tests {
         let want = "\
 prod-canary · checked 2026-01-08 12:00:00 UTC
 
-❌ system  FAIL  HTTP 200 · 31 ms · 2 attempts · cert 45 days · seed_components
+❌ system  FAIL  HTTP 200 · 31 ms · 2 attempts · cert 45 days · component_map
    service reports FAIL
    ✅ market_data    PASS  fresh_symbols=33 stale_symbols=0 max_age_minutes=0.21
    ❌ signal_monitor FAIL  service reports FAIL  is_running=false
@@ -384,7 +353,7 @@ Summary: ✅ 2 passed  ⚠️ 0 warnings  ❌ 1 failed — FAIL
         let cases: Vec<(Edit, &str)> = vec![
             (
                 Box::new(|_| {}),
-                "✅ api  PASS  HTTP 200 · 31 ms · seed_components",
+                "✅ api  PASS  HTTP 200 · 31 ms · component_map",
             ),
             (
                 Box::new(|t| {
@@ -400,7 +369,7 @@ Summary: ✅ 2 passed  ⚠️ 0 warnings  ❌ 1 failed — FAIL
                     t.cert_days_remaining = Some(1);
                     t.attempts = 3;
                 }),
-                "✅ api  PASS  HTTP 200 · 31 ms · 3 attempts · cert 1 day · seed_components",
+                "✅ api  PASS  HTTP 200 · 31 ms · 3 attempts · cert 1 day · component_map",
             ),
             (
                 Box::new(|t| {
@@ -431,10 +400,7 @@ Summary: ✅ 2 passed  ⚠️ 0 warnings  ❌ 1 failed — FAIL
         );
         let text = render(&Report::new("c".into(), at(), vec![t]));
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(
-            lines[2],
-            "❌ edge  FAIL  HTTP 502 · 31 ms · seed_components"
-        );
+        assert_eq!(lines[2], "❌ edge  FAIL  HTTP 502 · 31 ms · component_map");
         assert_eq!(
             lines[3],
             "   HTTP 502 (expected 2xx); body is not a health response: text/html page '502"
@@ -470,16 +436,6 @@ Summary: ✅ 2 passed  ⚠️ 0 warnings  ❌ 1 failed — FAIL
             let text = render(&Report::new("c".into(), at(), vec![t]));
             assert_eq!(text.lines().nth(3).unwrap(), want);
         }
-    }
-
-    #[test]
-    fn measurements_print_numbers_flags_and_units() {
-        let mut latency = number("latency", 12.5);
-        latency.unit = Some("ms".into());
-        assert_eq!(
-            measurements(&[number("open_orders", 22.0), flag("enabled", true), latency]),
-            "open_orders=22 enabled=true latency=12.5ms"
-        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! subscribed to it (raw delivery off) receives the SNS envelope, and the state lives in real
 //! CloudWatch metrics between runs in separate processes.
 
+use super::support::Scenario;
 use chrono::{DateTime, Utc};
 use health_canary::aws::Aws;
 use health_canary::check::config::{AlertConfig, Measurements, MetricsConfig, Publisher};
@@ -23,7 +24,7 @@ fn unique(prefix: &str) -> String {
 
 async fn aws() -> Aws {
     super::support::localstack_endpoint();
-    Aws::from_env().await
+    Aws::from_settings(&health_canary::check::config::Settings::from_process_env()).await
 }
 
 async fn sqs() -> aws_sdk_sqs::Client {
@@ -206,10 +207,11 @@ fn seed_report(canary: &str, failing: bool, when: DateTime<Utc>) -> Report {
         status: Status::worst_of(components.iter().map(|c| c.status)),
         reason: None,
         http_status: Some(200),
+        http_status_expected: Some(true),
         latency_ms: Some(183),
         attempts: 1,
         cert_days_remaining: Some(61),
-        format: Some("seed_components".into()),
+        format: Some("component_map".into()),
         declared_status: Some(if failing { "FAIL" } else { "PASS" }.into()),
         components,
         conditions: vec![],
@@ -262,7 +264,7 @@ async fn first_failing_run_publishes_one_fail_with_subject_body_and_attributes()
     );
     assert_eq!(env["Message"].as_str().unwrap(), rendered.email);
     let body = rendered.email.as_str();
-    assert!(body.contains("  FAIL market_data\n    Reason: stale 33\n    fresh_symbols=0, stale_symbols=33, max_age_minutes=47.5\n    Hint: Restart market updater: docker compose --profile aws restart market-updater-aws\n"), "{body}");
+    assert!(body.contains("  FAIL market_data\n    Reason: stale 33\n    fresh_symbols=0 stale_symbols=33 max_age_minutes=47.5\n    Hint: Restart market updater: docker compose --profile aws restart market-updater-aws\n"), "{body}");
     assert!(rendered.sms.len() <= 140 && rendered.sms.is_ascii());
     assert!(rendered.sms.starts_with(&format!(
         "FAIL {name}: market_data(stale 33), signal_monitor(not running) "
@@ -313,7 +315,8 @@ async fn unreadable_state_still_sends_the_fail_and_says_it_may_repeat() {
         &broken,
     )
     .await
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(
         err.starts_with(&format!(
             "sent FAIL alert: [FAIL] {name}: market_data, signal_monitor; but cannot write alert state"
@@ -342,46 +345,64 @@ async fn unreadable_state_still_sends_the_fail_and_says_it_may_repeat() {
     assert!(drain(&queue).await.is_empty());
 }
 
-/// The seed fixture with market data stale (FAIL) or, when `failing` is false, all PASS.
-fn seed_body(failing: bool) -> Vec<u8> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/metrics/seed-market-data-stale.json"
-    ))
-    .unwrap();
-    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-    if !failing {
-        doc["global_status"] = "PASS".into();
-        doc["market_data"]["status"] = "PASS".into();
-        doc["market_data"]["fresh_symbols"] = 33.into();
-        doc["market_data"]["stale_symbols"] = 0.into();
+/// A failed Publish says whether SNS may still have published: an error answer to every attempt
+/// is a rejection; an attempt sent and never answered (reset, stall) makes the outcome unknown,
+/// even when later attempts were answered with errors.
+#[tokio::test]
+async fn sns_failures_tell_a_rejection_from_a_possible_publish() {
+    use super::support::fault_proxy::{Fault, FaultProxy, Service};
+    let aws = aws().await;
+    let name = unique("alerts-notify");
+    let (topic, queue) = topic_with_queue(&aws, &name).await;
+    let shared = aws_config::load_from_env().await;
+    let cases = [
+        (Fault::Throttle, false),
+        (Fault::InternalError, false),
+        (Fault::Reset, true),
+        (Fault::Stall(Duration::from_secs(5)), true),
+        (Fault::Each(vec![Fault::Reset, Fault::Throttle]), true),
+    ];
+    for (fault, maybe) in cases {
+        let proxy = FaultProxy::start(&super::support::localstack_endpoint()).await;
+        proxy.set(Service::Sns, fault.clone());
+        let through_proxy = Aws {
+            cloudwatch: aws.cloudwatch.clone(),
+            sns: aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(&shared)
+                    .endpoint_url(proxy.url())
+                    .timeout_config(
+                        aws_config::timeout::TimeoutConfig::builder()
+                            .operation_attempt_timeout(Duration::from_secs(1))
+                            .operation_timeout(Duration::from_secs(4))
+                            .build(),
+                    )
+                    .build(),
+            ),
+        };
+        let report = seed_report(&unique("alerts-notify"), true, Utc::now());
+        let err = alert::process(
+            &alert_config(&topic, 60),
+            &metrics_config(&unique("AlertsTest")),
+            &report,
+            &through_proxy,
+        )
+        .await
+        .unwrap_err();
+        let alert::AlertError::Notify(notify) = &err else {
+            panic!("{fault:?}: expected a publish failure, got {err:?}");
+        };
+        assert_eq!(notify.may_have_published(), maybe, "{fault:?}: {notify:?}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot publish the FAIL alert to {topic}: ")),
+            "{fault:?}: {err}"
+        );
+        assert!(
+            proxy.count_operation(Service::Sns, "Publish") >= 2,
+            "{fault:?}: the SDK retried"
+        );
     }
-    serde_json::to_vec(&doc).unwrap()
-}
-
-/// A seed endpoint whose body the test switches between PASS and FAIL.
-async fn switchable_seed() -> (
-    super::support::TestServer,
-    std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-) {
-    use tokio::io::AsyncWriteExt;
-    let body = std::sync::Arc::new(std::sync::Mutex::new(seed_body(false)));
-    let shared = body.clone();
-    let server = super::support::serve_raw(move |mut stream| {
-        let body = shared.lock().unwrap().clone();
-        async move {
-            super::support::read_request_head(&mut stream).await;
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes()).await;
-            let _ = stream.write_all(&body).await;
-            let _ = stream.shutdown().await;
-        }
-    })
-    .await;
-    (server, body)
+    assert!(drain(&queue).await.is_empty(), "nothing reached the topic");
 }
 
 // The CLI runs as a blocking child process: a second worker keeps the test server serving.
@@ -391,7 +412,7 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
     let name = unique("alerts-seq");
     let namespace = unique("AlertsSeq");
     let (topic, queue) = topic_with_queue(&aws, &name).await;
-    let (server, body) = switchable_seed().await;
+    let service = super::support::sample_service(Scenario::Healthy).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("canary.json");
     let hint = "Restart market updater: docker compose --profile aws restart market-updater-aws";
@@ -401,7 +422,7 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
             "canary": name,
             "targets": [{
                 "name": "trading",
-                "url": server.url("/api/health/system"),
+                "url": service.url(),
                 "hints": {"market_data": hint},
             }],
             "metrics": {"namespace": namespace},
@@ -414,7 +435,11 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
     let endpoint = super::support::localstack_endpoint();
     // One `health-canary check --publish` process per run: no state survives in memory.
     let run = |failing: bool| {
-        *body.lock().unwrap() = seed_body(failing);
+        service.set(if failing {
+            Scenario::MarketDataDown
+        } else {
+            Scenario::Healthy
+        });
         let (config, topic, endpoint) = (config.clone(), topic.clone(), endpoint.clone());
         tokio::task::spawn_blocking(move || {
             let out = super::support::run_cli(

@@ -164,9 +164,6 @@ async fn proxy_faults_one_operation_and_leaves_the_others_alone() {
 
 // ---- the canary end to end, through the proxy ---------------------------------------------
 
-/// A seed-format body with one failing component: every run is due an alert.
-const FAILING_BODY: &str = r#"{"global_status":"FAIL","timestamp":"2026-01-08T12:00:00+00:00","market_data":{"status":"FAIL","fresh_symbols":0,"stale_symbols":33,"max_age_minutes":95.5},"telegram":{"status":"PASS","enabled":true,"chat_id_set":true,"last_send_ok":true}}"#;
-
 /// The Lambda's timeout budget the run must fit in, with room to spare.
 const WALL_BOUND: Duration = Duration::from_secs(30);
 
@@ -204,7 +201,7 @@ struct Scenario {
     namespace: String,
     queue_url: String,
     config: String,
-    _service: crate::support::TestServer,
+    _service: crate::support::SampleService,
     _dir: tempfile::TempDir,
     aws: Direct,
 }
@@ -266,16 +263,15 @@ async fn scenario(tag: &str, headers: serde_json::Value) -> Scenario {
         .send()
         .await
         .expect("subscribe queue");
-    let service =
-        crate::support::serve_fixed(200, "application/json", FAILING_BODY.as_bytes().to_vec())
-            .await;
+    // Market data down: one failing component, so every run is due an alert.
+    let service = crate::support::sample_service(crate::support::Scenario::MarketDataDown).await;
     let canary = format!("faults-{name}");
     let namespace = format!("HealthCanaryFaults/{name}");
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("canary.json");
     let config = serde_json::json!({
         "canary": canary,
-        "targets": [{"name": "trading", "url": service.url("/api/health/system"),
+        "targets": [{"name": "trading", "url": service.url(),
                      "headers": headers, "retries": 0}],
         "metrics": {"namespace": namespace},
         "alerts": {"topic_arn": topic_arn, "failure_threshold": 1}

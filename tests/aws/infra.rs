@@ -321,7 +321,7 @@ async fn alarm_scenario(stack: String) {
     );
 
     // The watched service: the seed format, healthy first, then market_data and market_updater FAIL.
-    let fixture = |name: &str| template(&format!("tests/fixtures/formats/seed_components/{name}"));
+    let fixture = |name: &str| template(&format!("tests/fixtures/formats/component_map/{name}"));
     let healthy = crate::support::serve_fixed(200, "application/json", fixture("pass.json")).await;
     let failing = crate::support::serve_fixed(200, "application/json", fixture("fail.json")).await;
     let dir = tempfile::tempdir().expect("temp dir");

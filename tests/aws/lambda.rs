@@ -2,9 +2,9 @@
 //! scheduled-event fixture, and the built binary against a local Runtime API) landing metrics in
 //! LocalStack, and the handler's stable error types.
 
-use crate::metrics::{aws_env, read_values, seed_body, test_aws, unique};
-use crate::support;
+use crate::metrics::{aws_env, read_values, test_aws, unique};
 use crate::support::lambda_process::{invoke_fresh, invoke_fresh_at_once, Invocation};
+use crate::support::{self, Scenario};
 use health_canary::aws::Aws;
 use health_canary::check::config::{self, Overrides};
 use health_canary::entry::lambda::{
@@ -52,10 +52,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-// The CLI tools run as blocking child processes: a second worker keeps the test server serving.
+// The CLI tools run as blocking child processes: a second worker keeps the sample service serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_invocation_through_cargo_lambda_watch_lands_metrics() {
-    let server = support::serve_fixed(200, "application/json", seed_body()).await;
+    let service = support::sample_service(Scenario::MarketDataDown).await;
     let (canary, ns) = (unique("mx-lambda-"), unique("MetricsTest/Lambda"));
     let port = free_port();
     let bin = tools_bin();
@@ -96,7 +96,7 @@ async fn scheduled_invocation_through_cargo_lambda_watch_lands_metrics() {
     }
     // The function inherits the watch server's environment.
     watch.envs(aws_env()).envs([
-        ("CANARY_URL", server.url("/api/health/system")),
+        ("CANARY_URL", service.url()),
         ("CANARY_NAME", canary.clone()),
         ("CANARY_NAMESPACE", ns.clone()),
     ]);
@@ -197,7 +197,7 @@ async fn scheduled_invocation_through_cargo_lambda_watch_lands_metrics() {
 // the alert path is covered by metrics::unreachable_cloudwatch_… and by the alerts tests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
-    let server = support::serve_fixed(200, "application/json", seed_body()).await;
+    let service = support::sample_service(Scenario::MarketDataDown).await;
     let (canary, ns) = (unique("mx-rt-"), unique("MetricsTest/Runtime"));
     let event = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -211,7 +211,7 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .chain([
             ("AWS_LAMBDA_LOG_FORMAT".to_string(), "JSON".to_string()),
-            ("CANARY_URL".to_string(), server.url("/api/health/system")),
+            ("CANARY_URL".to_string(), service.url()),
             ("CANARY_NAME".to_string(), canary.clone()),
             ("CANARY_NAMESPACE".to_string(), ns.clone()),
         ])
@@ -344,7 +344,7 @@ async fn invalid_configuration_is_reported_on_every_invocation_as_canary_config_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_cloudwatch_fails_the_invocation_as_canary_delivery_failed() {
-    let server = support::serve_fixed(200, "application/json", seed_body()).await;
+    let service = support::sample_service(Scenario::MarketDataDown).await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -358,7 +358,7 @@ async fn unreachable_cloudwatch_fails_the_invocation_as_canary_delivery_failed()
         sns: aws_sdk_sns::Client::new(&shared),
     };
     let overrides = Overrides {
-        url: Some(server.url("/api/health/system")),
+        url: Some(service.url()),
         canary: Some(unique("mx-lfail-")),
         namespace: Some(unique("MetricsTest/LambdaFail")),
         ..Overrides::default()

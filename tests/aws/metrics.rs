@@ -2,7 +2,7 @@
 //! GetMetricData (exact names, dimensions, values), batching over 1,000 datums, and the EMF
 //! fallback when CloudWatch is unreachable.
 
-use crate::support;
+use crate::support::{self, Scenario};
 use aws_sdk_cloudwatch::primitives::DateTime as AwsDateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 use chrono::{DateTime, Utc};
@@ -142,10 +142,11 @@ fn report(canary: &str, components: Vec<ComponentResult>) -> Report {
             status,
             reason: None,
             http_status: Some(200),
+            http_status_expected: Some(true),
             latency_ms: Some(37),
             attempts: 1,
             cert_days_remaining: None,
-            format: Some("seed_components".into()),
+            format: Some("component_map".into()),
             declared_status: None,
             components,
             conditions: vec![],
@@ -185,10 +186,8 @@ async fn delivered_metrics_read_back_with_exact_names_dimensions_and_values() {
     let aws = test_aws().await;
     let delivery = deliver(&config, &report, &aws).await;
     assert_eq!(
-        delivery.metrics,
-        Ok(format!(
-            "published 9 datums to {ns} in 1 PutMetricData call"
-        ))
+        delivery.metrics_line(),
+        format!("published 9 datums to {ns} in 1 PutMetricData call")
     );
     assert_eq!(delivery.alert, Ok(ALERTS_OFF.to_string()));
     assert!(!delivery.canary_failed());
@@ -258,7 +257,7 @@ async fn more_than_a_thousand_datums_are_sent_in_two_calls_and_all_read_back() {
         })
         .collect();
     let report = report(&canary, comps);
-    let mapped = datums::datums(&report, &config);
+    let mapped = datums::datums(&report, &config.metrics);
     assert_eq!(mapped.datums.len(), 1001);
     assert_eq!(datums::batches(&mapped.datums), vec![0..1000, 1000..1001]);
 
@@ -309,15 +308,6 @@ async fn more_than_a_thousand_datums_are_sent_in_two_calls_and_all_read_back() {
     assert_eq!(values, vec![vec![2.0], vec![2.0], vec![0.0], vec![0.0]]);
 }
 
-/// The seed's `/api/health/system` body with market_data stale (FAIL) and the rest PASS.
-pub fn seed_body() -> Vec<u8> {
-    std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/metrics/seed-market-data-stale.json"
-    ))
-    .expect("seed fixture")
-}
-
 /// LocalStack on a loaded 2-core machine can take many seconds per CloudWatch call; the tests
 /// give every AWS call this long instead of the Lambda's 10 s (the behaviour under test is the
 /// same, only the patience differs).
@@ -348,10 +338,10 @@ fn run_cli_with(args: &[&str], env: &[(&str, String)]) -> std::process::Output {
     support::run_cli(args, &env)
 }
 
-// The CLI runs as a blocking child process: a second worker keeps the test server serving.
+// The CLI runs as a blocking child process: a second worker keeps the sample service serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn check_publish_lands_the_seed_endpoints_metrics_in_cloudwatch() {
-    let server = support::serve_fixed(200, "application/json", seed_body()).await;
+async fn check_publish_lands_the_sample_services_metrics_in_cloudwatch() {
+    let service = support::sample_service(Scenario::MarketDataDown).await;
     let (canary, ns) = (unique("mx-e2e-"), unique("MetricsTest/E2E"));
     let mut env = aws_env();
     env.extend([
@@ -359,7 +349,7 @@ async fn check_publish_lands_the_seed_endpoints_metrics_in_cloudwatch() {
         ("CANARY_NAMESPACE", ns.clone()),
         ("CANARY_MEASUREMENTS", "all".into()),
     ]);
-    let url = server.url("/api/health/system");
+    let url = service.url();
     let out = run_cli_with(&["check", "--json", "--publish", "--url", &url], &env);
     let stderr = String::from_utf8_lossy(&out.stderr);
     // The watched service failing is exit 1; the canary itself did its job (not 3).
@@ -488,10 +478,10 @@ pub async fn received(queue_url: &str, wait: std::time::Duration) -> Vec<serde_j
     out
 }
 
-// The CLI runs as a blocking child process: a second worker keeps the test server serving.
+// The CLI runs as a blocking child process: a second worker keeps the sample service serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_cloudwatch_writes_every_datum_as_emf_still_alerts_and_exits_three() {
-    let server = support::serve_fixed(200, "application/json", seed_body()).await;
+    let service = support::sample_service(Scenario::MarketDataDown).await;
     // A port that was just free: connection refused, quickly.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -508,7 +498,7 @@ async fn unreachable_cloudwatch_writes_every_datum_as_emf_still_alerts_and_exits
         ("CANARY_TOPIC_ARN", topic_arn),
         ("CANARY_FAILURE_THRESHOLD", "1".into()),
     ]);
-    let url = server.url("/api/health/system");
+    let url = service.url();
     let started = std::time::Instant::now();
     let out = run_cli_with(&["-v", "check", "--json", "--publish", "--url", &url], &env);
     let elapsed = started.elapsed();
@@ -540,7 +530,7 @@ async fn unreachable_cloudwatch_writes_every_datum_as_emf_still_alerts_and_exits
         &|_| None,
     )
     .unwrap();
-    let all = datums::datums(&report, &config).datums;
+    let all = datums::datums(&report, &config.metrics).datums;
     let got: Vec<serde_json::Value> = emf_lines
         .iter()
         .map(|l| serde_json::from_str(l).expect("EMF line is JSON"))

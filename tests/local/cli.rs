@@ -1,45 +1,11 @@
 //! The built `health-canary check` against local servers: exit codes, the table, the JSON shape,
 //! logging on stderr only, and header secrets never printed.
 
-use crate::support::{read_request_head, run_cli, serve_fixed, serve_raw};
+use crate::support::{read_request_head, run_cli, sample_service, serve_raw, Scenario};
 use serde_json::{json, Value};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 use tokio::io::AsyncWriteExt;
-
-/// A seeds/000 body; `edit` breaks what a case needs broken.
-fn seed_body(edit: impl FnOnce(&mut Value)) -> String {
-    let mut body = json!({
-        "global_status": "PASS",
-        "timestamp": "2026-01-08T12:00:00.000000+00:00",
-        "market_data": {"status": "PASS", "fresh_symbols": 33, "stale_symbols": 0, "max_age_minutes": 0.21},
-        "market_updater": {"status": "PASS", "is_running": true, "last_heartbeat_age_minutes": 0.21},
-        "signal_monitor": {"status": "PASS", "is_running": true, "last_cycle_age_minutes": 16.33},
-        "telegram": {"status": "PASS", "enabled": true, "chat_id_set": true, "last_send_ok": true},
-        "trade_system": {"status": "PASS", "open_orders": 22, "max_open_orders": null, "last_check_ok": true}
-    });
-    edit(&mut body);
-    body.to_string()
-}
-
-fn healthy() -> String {
-    seed_body(|_| {})
-}
-
-fn stale() -> String {
-    seed_body(|b| {
-        b["global_status"] = json!("WARN");
-        b["market_data"] = json!({"status": "WARN", "fresh_symbols": 29, "stale_symbols": 4, "max_age_minutes": 42});
-    })
-}
-
-fn stopped() -> String {
-    seed_body(|b| {
-        b["global_status"] = json!("FAIL");
-        b["signal_monitor"] =
-            json!({"status": "FAIL", "is_running": false, "last_cycle_age_minutes": 47.5});
-    })
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -57,27 +23,31 @@ fn check_url(url: &str, extra: &[&str]) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_code_follows_the_judged_status() {
+    let healthy = Scenario::Healthy;
+    let stale = Scenario::MarketDataStale;
+    let stopped = Scenario::SignalMonitorStopped;
     let cases = [
-        ("healthy", healthy(), &[][..], 0),
-        ("stale", stale(), &[][..], 0),
-        ("stale, --fail-on-warn", stale(), &["--fail-on-warn"][..], 1),
-        ("stopped", stopped(), &[][..], 1),
+        ("healthy", healthy, &[][..], 0),
+        ("stale", stale, &[][..], 0),
+        ("stale, --fail-on-warn", stale, &["--fail-on-warn"][..], 1),
+        ("stopped", stopped, &[][..], 1),
         (
             "stopped, --fail-on-warn",
-            stopped(),
+            stopped,
             &["--fail-on-warn"][..],
             1,
         ),
         (
             "healthy, --fail-on-warn",
-            healthy(),
+            healthy,
             &["--fail-on-warn"][..],
             0,
         ),
     ];
-    for (name, body, flags, want) in cases {
-        let server = serve_fixed(200, "application/json", body).await;
-        let out = check_url(&server.url("/api/health/system"), flags);
+    let service = sample_service(healthy).await;
+    for (name, scenario, flags, want) in cases {
+        service.set(scenario);
+        let out = check_url(&service.url(), flags);
         assert_eq!(
             out.status.code(),
             Some(want),
@@ -90,14 +60,14 @@ async fn exit_code_follows_the_judged_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn table_shows_target_components_and_summary_for_a_healthy_service() {
-    let server = serve_fixed(200, "application/json", healthy()).await;
-    let out = check_url(&server.url("/api/health/system"), &[]);
+    let service = sample_service(Scenario::Healthy).await;
+    let out = check_url(&service.url(), &[]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     let lines: Vec<&str> = text.lines().collect();
     assert!(
         lines[2].starts_with("✅ 127.0.0.1  PASS  HTTP 200 · ")
-            && lines[2].ends_with(" ms · seed_components"),
+            && lines[2].ends_with(" ms · component_map"),
         "{text}"
     );
     assert!(
@@ -119,8 +89,8 @@ async fn table_shows_target_components_and_summary_for_a_healthy_service() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn table_marks_the_failing_component_with_its_reason_and_numbers() {
-    let server = serve_fixed(200, "application/json", stopped()).await;
-    let out = check_url(&server.url("/api/health/system"), &[]);
+    let service = sample_service(Scenario::SignalMonitorStopped).await;
+    let out = check_url(&service.url(), &[]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("❌ 127.0.0.1  FAIL  HTTP 200"), "{text}");
@@ -141,14 +111,14 @@ async fn table_marks_the_failing_component_with_its_reason_and_numbers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conditions_from_a_config_file_appear_under_the_target() {
-    let server = serve_fixed(200, "application/json", stale()).await;
+    let service = sample_service(Scenario::MarketDataStale).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("canary.json");
     let config = json!({
         "canary": "cli-test",
         "targets": [{
             "name": "trading",
-            "url": server.url("/api/health/system"),
+            "url": service.url(),
             "conditions": [
                 {"expr": "market_data.max_age_minutes < 30", "severity": "WARN"},
                 "trade_system.open_orders <= 50"
@@ -201,8 +171,8 @@ async fn unreachable_target_fails_with_the_transport_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_output_has_statuses_targets_and_components() {
-    let server = serve_fixed(200, "application/json", stopped()).await;
-    let out = check_url(&server.url("/api/health/system"), &["--json"]);
+    let service = sample_service(Scenario::SignalMonitorStopped).await;
+    let out = check_url(&service.url(), &["--json"]);
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     assert_eq!(report["status"], "FAIL");
@@ -211,7 +181,7 @@ async fn json_output_has_statuses_targets_and_components() {
     assert_eq!(target["name"], "127.0.0.1");
     assert_eq!(target["status"], "FAIL");
     assert_eq!(target["http_status"], 200);
-    assert_eq!(target["format"], "seed_components");
+    assert_eq!(target["format"], "component_map");
     let components = target["components"].as_array().unwrap();
     let names: Vec<&str> = components
         .iter()
@@ -235,7 +205,7 @@ async fn json_output_has_statuses_targets_and_components() {
         };
         assert_eq!(c["status"], want, "{c}");
     }
-    // The seed body gives no per-component reason; the declared status is the target's reason.
+    // The body gives no per-component reason; the declared status is the target's reason.
     assert_eq!(target["reason"], "service reports FAIL", "{target}");
     assert_eq!(components[2]["measurements"][0]["name"], "is_running");
     assert_eq!(components[2]["measurements"][0]["value"], false);
@@ -243,8 +213,8 @@ async fn json_output_has_statuses_targets_and_components() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simple_and_full_mode_come_from_the_environment_too() {
-    let server = serve_fixed(200, "application/json", healthy()).await;
-    let url = server.url("/api/health/system");
+    let service = sample_service(Scenario::Healthy).await;
+    let url = service.url();
     let out = run_cli(&["check"], &[("CANARY_URL", &url)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("✅ 127.0.0.1  PASS"));
@@ -289,20 +259,11 @@ fn usage_and_config_errors_exit_two_with_what_to_fix_on_stderr() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verbose_logs_go_to_stderr_and_stdout_stays_parseable() {
-    let server = serve_fixed(200, "application/json", healthy()).await;
-    let quiet = check_url(&server.url("/api/health/system"), &["--json"]);
+    let service = sample_service(Scenario::Healthy).await;
+    let quiet = check_url(&service.url(), &["--json"]);
     assert_eq!(stderr(&quiet), "", "no logs without -v");
 
-    let out = run_cli(
-        &[
-            "-v",
-            "check",
-            "--url",
-            &server.url("/api/health/system"),
-            "--json",
-        ],
-        &[],
-    );
+    let out = run_cli(&["-v", "check", "--url", &service.url(), "--json"], &[]);
     assert_eq!(out.status.code(), Some(0));
     let report: Value = serde_json::from_slice(&out.stdout).expect("stdout is only the JSON");
     assert_eq!(report["status"], "PASS");
@@ -315,7 +276,11 @@ async fn header_secrets_never_reach_stdout_or_stderr_with_debug_logs() {
     const SECRET: &str = "hunter2-9f8e7d6c5b4a";
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let heads = seen.clone();
-    let body = healthy();
+    // A raw server, to see the request head exactly as it went on the wire.
+    let body = Scenario::Healthy
+        .body()
+        .expect("a JSON scenario")
+        .to_string();
     let server = serve_raw(move |mut stream| {
         let heads = heads.clone();
         let body = body.clone();

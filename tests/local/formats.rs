@@ -47,11 +47,11 @@ async fn check(content_type: &str, body: Vec<u8>) -> (i32, Value) {
 
 const CASES: &[Case] = &[
     Case {
-        fixture: "seed_components/warn.json",
+        fixture: "component_map/warn.json",
         content_type: "application/json",
         exit: 0,
         status: "WARN",
-        format: "seed_components",
+        format: "component_map",
         declared: Some("WARN"),
         components: &[
             ("market_data", "PASS", None),
@@ -62,11 +62,11 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
-        fixture: "seed_components/fail.json",
+        fixture: "component_map/fail.json",
         content_type: "application/json",
         exit: 1,
         status: "FAIL",
-        format: "seed_components",
+        format: "component_map",
         declared: Some("FAIL"),
         components: &[
             ("market_data", "FAIL", Some("service reports FAIL")),
@@ -77,11 +77,11 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
-        fixture: "seed_aggregator/critical.json",
+        fixture: "service_lists/critical.json",
         content_type: "application/json",
         exit: 1,
         status: "FAIL",
-        format: "seed_aggregator",
+        format: "service_lists",
         declared: Some("CRITICAL"),
         components: &[
             ("main_backend", "PASS", None),
@@ -95,11 +95,11 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
-        fixture: "seed_component_list/critical.json",
+        fixture: "component_list/critical.json",
         content_type: "application/json",
         exit: 1,
         status: "FAIL",
-        format: "seed_component_list",
+        format: "component_list",
         declared: Some("CRITICAL"),
         components: &[
             ("database", "PASS", None),
@@ -294,8 +294,8 @@ async fn every_format_fixture_is_judged_end_to_end_through_the_cli() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_measurements_reach_the_json_report_in_body_order() {
-    let (_, t) = check("application/json", fixture("seed_components/warn.json")).await;
+async fn component_map_measurements_reach_the_json_report_in_body_order() {
+    let (_, t) = check("application/json", fixture("component_map/warn.json")).await;
     let md = &t["components"][0]["measurements"];
     assert_eq!(
         md,
@@ -362,4 +362,26 @@ async fn a_wrongly_typed_global_status_fails_the_target_with_its_reason() {
         "global_status is a number (3), expected a status word"
     );
     assert_eq!(t["declared_status"], "3");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_may_still_force_a_format_by_its_former_name() {
+    let server = serve_fixed(200, "application/json", fixture("service_lists/ok.json")).await;
+    let url = server.url("/h");
+    for (former, now) in [
+        ("seed_components", "component_map"),
+        ("seed_aggregator", "service_lists"),
+        ("seed_component_list", "component_list"),
+    ] {
+        let config = serde_json::json!({"targets": [{"url": url, "format": former}]}).to_string();
+        let out = tokio::task::spawn_blocking(move || {
+            run_cli(&["check", "--json"], &[("CANARY_CONFIG", &config)])
+        })
+        .await
+        .expect("cli thread");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{former}: stdout is not JSON ({e}); stderr: {stderr}"));
+        assert_eq!(report["targets"][0]["format"], now, "{former}: {report}");
+    }
 }

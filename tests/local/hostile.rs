@@ -22,7 +22,7 @@ async fn hostile(url: String) -> Checked {
 
 async fn hostile_with(t: serde_json::Value) -> Checked {
     let neighbour = healthy().await;
-    let c = check(config(vec![t, target("neighbour", &neighbour.url("/h"))])).await;
+    let c = check(config(vec![t, target("neighbour", &neighbour.url())])).await;
     println!(
         "hostile: {:?} in {:?}, peak RSS {} KiB",
         c.verdict("hostile"),
@@ -377,7 +377,7 @@ async fn not_modified_and_no_content_are_judged_by_status() {
         let neighbour = healthy().await;
         let c = check(config(vec![
             target("hostile", &server.url("/health")),
-            target("neighbour", &neighbour.url("/h")),
+            target("neighbour", &neighbour.url()),
         ]))
         .await;
         assert!(c.wall < WALL);
@@ -413,7 +413,7 @@ async fn informational_100_continue_is_skipped_for_the_final_response() {
     let neighbour = healthy().await;
     let c = check(config(vec![
         target("informational", &server.url("/health")),
-        target("neighbour", &neighbour.url("/h")),
+        target("neighbour", &neighbour.url()),
     ]))
     .await;
     assert_healthy_neighbour(&c);
@@ -459,7 +459,7 @@ async fn check_bodies(cases: &[BodyCase]) -> Checked {
         servers.push(server);
     }
     let neighbour = healthy().await;
-    targets.push(target("neighbour", &neighbour.url("/h")));
+    targets.push(target("neighbour", &neighbour.url()));
     let checked = check(config(targets)).await;
     println!(
         "{} bodies in {:?}, peak RSS {} KiB",
@@ -684,7 +684,7 @@ async fn reasons_never_quote_the_url_query() {
         .enumerate()
         .map(|(i, u)| target(&format!("t{i}"), u))
         .collect();
-    targets.push(target("neighbour", &neighbour.url("/h")));
+    targets.push(target("neighbour", &neighbour.url()));
     let c = check(config(targets)).await;
     assert_healthy_neighbour(&c);
     for i in 0..urls.len() {

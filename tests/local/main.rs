@@ -1,4 +1,5 @@
-//! Integration tests that need nothing but this machine: the built CLI against local servers.
+//! Integration tests that need nothing but this machine: the built CLI against local servers,
+//! the templates against the metrics contract, and the documentation's links.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -7,9 +8,11 @@ mod alert_simulation;
 mod cli;
 mod contract;
 mod demo;
+mod docs;
 mod formats;
 mod hostile;
 mod probe;
 mod properties;
 mod security;
+mod structure;
 mod tls;

@@ -1,7 +1,8 @@
 //! Probing through the built CLI against local servers: the harness the hostile and TLS cases
 //! share (config files, wall time and peak RSS of the CLI), plus retries, redirects and headers.
 
-use crate::support::{read_request_head, serve_raw, TestServer};
+use crate::support::{read_request_head, serve_raw, SampleService, Scenario, TestServer};
+use health_canary::check::probe::ProbeError;
 use serde_json::{json, Value};
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -116,13 +117,13 @@ pub fn config(targets: Vec<Value>) -> Value {
     json!({"canary": "probe-tests", "targets": targets})
 }
 
-/// A healthy seed-format service, the neighbour that must stay PASS beside a hostile one.
+/// A healthy component map body, for the raw servers that misbehave around it.
 pub const HEALTHY_BODY: &str =
     r#"{"global_status":"PASS","market_data":{"status":"PASS","fresh_symbols":33}}"#;
 
-/// A server answering 200 with [`HEALTHY_BODY`].
-pub async fn healthy() -> TestServer {
-    crate::support::serve_fixed(200, "application/json", HEALTHY_BODY).await
+/// The sample service, healthy: the neighbour that must stay PASS beside a hostile server.
+pub async fn healthy() -> SampleService {
+    crate::support::sample_service(Scenario::Healthy).await
 }
 
 /// Asserts the healthy neighbour was judged normally.
@@ -379,7 +380,7 @@ async fn redirect_to_another_host_is_not_followed_and_the_token_stays_home() {
     let neighbour = healthy().await;
     let mut t = target("redir", &server.url("/health"));
     t["headers"] = json!({"Authorization": "Bearer s3cret-token"});
-    let c = check(config(vec![t, target("neighbour", &neighbour.url("/h"))])).await;
+    let c = check(config(vec![t, target("neighbour", &neighbour.url())])).await;
     println!("{:#}", c.target("redir"));
     assert_eq!(
         c.verdict("redir"),
@@ -477,7 +478,7 @@ async fn body_exactly_at_the_cap_is_read_and_one_byte_more_is_not() {
     let client = health_canary::check::probe::build_client().expect("client");
     for (len, want) in [
         (4096usize, Ok(4096usize)),
-        (4097, Err("body exceeds 4 KiB")),
+        (4097, Err(ProbeError::BodyTooLarge { cap: 4096 })),
     ] {
         let server = crate::support::serve_fixed(200, "text/plain", vec![b'x'; len]).await;
         let mut entry = target("cap", &server.url("/h"));
@@ -489,11 +490,12 @@ async fn body_exactly_at_the_cap_is_read_and_one_byte_more_is_not() {
         let response = outcome.result.expect("a response");
         assert_eq!(response.status, 200);
         assert_eq!(response.content_type.as_deref(), Some("text/plain"));
-        assert_eq!(
-            response.body.as_ref().map(Vec::len).map_err(String::as_str),
-            want,
-            "{len}"
-        );
+        let got = response.body.as_ref().map(Vec::len).map_err(Clone::clone);
+        assert_eq!(got, want, "{len}");
+        if let Err(e) = got {
+            assert_eq!(e.to_string(), "body exceeds 4 KiB");
+            assert!(!e.is_transient(), "a body over the cap is not retried");
+        }
     }
 }
 

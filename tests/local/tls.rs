@@ -113,7 +113,7 @@ fn https(server: &crate::support::TestServer, host: &str) -> String {
 /// Runs `t` beside a healthy neighbour; returns `(status, reason, target json)`.
 async fn run(t: serde_json::Value) -> (String, String, serde_json::Value) {
     let neighbour = healthy().await;
-    let c = check(config(vec![t, target("neighbour", &neighbour.url("/h"))])).await;
+    let c = check(config(vec![t, target("neighbour", &neighbour.url())])).await;
     assert!(c.wall < WALL, "took {:?}", c.wall);
     assert_healthy_neighbour(&c);
     let (status, reason) = c.verdict("tls");

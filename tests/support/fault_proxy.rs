@@ -41,6 +41,8 @@ pub enum Fault {
     Stall(Duration),
     /// Apply the inner fault to the first N matching requests, then pass.
     FailFirst(u32, Box<Fault>),
+    /// One fault per matching request, in order; the last one repeats.
+    Each(Vec<Fault>),
 }
 
 impl Fault {
@@ -88,6 +90,8 @@ impl State {
                 *n -= 1;
                 (**inner).clone()
             }
+            Fault::Each(list) if list.len() > 1 => list.remove(0),
+            Fault::Each(list) => list.first().cloned().unwrap_or(Fault::Pass),
             other => other.clone(),
         }
     }
@@ -222,7 +226,9 @@ async fn handle(mut client: TcpStream, state: Arc<Mutex<State>>, upstream: Socke
         action
     };
     match action {
-        Fault::Pass | Fault::FailFirst(..) => pass(client, &request, upstream).await,
+        Fault::Pass | Fault::FailFirst(..) | Fault::Each(_) => {
+            pass(client, &request, upstream).await
+        }
         Fault::InternalError | Fault::Throttle => {
             let answer = error_response(service, &action);
             let _ = client.write_all(&answer).await;

@@ -1,9 +1,11 @@
-//! Shared test helpers: local HTTP servers on ephemeral ports, the built CLI, LocalStack access.
+//! Shared test helpers: the sample health service and hostile local servers on ephemeral ports,
+//! the built CLI, LocalStack access.
 #![allow(dead_code)]
 
 pub mod fault_proxy;
 pub mod lambda_process;
 
+pub use sample_service::{SampleService, Scenario};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,6 +13,15 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// The sample health service (the demo's) on 127.0.0.1, answering `scenario` until switched.
+pub async fn sample_service(scenario: Scenario) -> SampleService {
+    let service = SampleService::start()
+        .await
+        .expect("start the sample service on 127.0.0.1");
+    service.set(scenario);
+    service
+}
 
 /// A server running on 127.0.0.1 until dropped.
 pub struct TestServer {

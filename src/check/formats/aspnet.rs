@@ -1,9 +1,8 @@
 //! ASP.NET Core health checks: the JSON writer (`status`, `totalDuration`, `entries`) and the
 //! default plain-text body (`Healthy` / `Degraded` / `Unhealthy`).
 
-use super::{
-    component, declared, malformed, measurements, status_field, texts, Format, Object, Parsed,
-};
+use super::fields::{component, declared, malformed, measurements, status_field, texts};
+use super::shape::{Format, Object, Parsed};
 use crate::check::report::{Measurement, Value};
 use serde_json::Value as Json;
 
@@ -88,7 +87,7 @@ mod tests {
     use crate::check::report::Status;
 
     fn parse_str(body: &str) -> Parsed {
-        parse(&crate::check::formats::test_object(body))
+        parse(&crate::check::formats::fields::test_object(body))
     }
 
     #[test]

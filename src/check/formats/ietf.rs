@@ -2,10 +2,10 @@
 //! and `checks` keyed `"component:measurement"` (or a plain name), each an array of
 //! `{status, observedValue, observedUnit, output, componentId}`.
 
-use super::{
-    join_reasons, kind, measurement, printable, status_field, texts, Format, Object, Parsed,
-};
+use super::fields::{join_reasons, measurement, status_field, texts};
+use super::shape::{Format, Object, Parsed};
 use crate::check::report::{ComponentResult, Measurement, Status};
+use crate::check::text::{kind, printable};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 
@@ -56,27 +56,7 @@ pub(super) fn parse(object: &Object) -> Parsed {
             };
             let several = entries.len() > 1;
             for entry in entries {
-                let Json::Object(fields) = entry else {
-                    group.status = Status::Fail;
-                    group.said.push(format!(
-                        "{key}: expected an object with a status, found {}",
-                        kind(entry)
-                    ));
-                    continue;
-                };
-                let status = status_field(fields, "status");
-                group.status = group.status.worst(status.status);
-                group.said.extend(status.reason);
-                group.said.extend(texts(fields, &["output"]));
-                let instance = fields.get("componentId").and_then(Json::as_str);
-                let name = match instance {
-                    Some(id) if several => format!("{measured}/{id}"),
-                    _ => measured.to_string(),
-                };
-                if let Some(value) = fields.get("observedValue") {
-                    let unit = fields.get("observedUnit").and_then(Json::as_str);
-                    group.measurements.extend(measurement(&name, value, unit));
-                }
+                add_entry(group, key, measured, entry, several);
             }
         }
     }
@@ -105,13 +85,39 @@ pub(super) fn parse(object: &Object) -> Parsed {
     }
 }
 
+/// Adds one check entry to its component's group: the worst status, its `output` in the reason,
+/// a numeric `observedValue` as a measurement (named per instance when one key lists several).
+fn add_entry(group: &mut Group, key: &str, measured: &str, entry: &Json, several: bool) {
+    let Json::Object(fields) = entry else {
+        group.status = Status::Fail;
+        group.said.push(format!(
+            "{key}: expected an object with a status, found {}",
+            kind(entry)
+        ));
+        return;
+    };
+    let status = status_field(fields, "status");
+    group.status = group.status.worst(status.status);
+    group.said.extend(status.reason);
+    group.said.extend(texts(fields, &["output"]));
+    let instance = fields.get("componentId").and_then(Json::as_str);
+    let name = match instance {
+        Some(id) if several => format!("{measured}/{id}"),
+        _ => measured.to_string(),
+    };
+    if let Some(value) = fields.get("observedValue") {
+        let unit = fields.get("observedUnit").and_then(Json::as_str);
+        group.measurements.extend(measurement(&name, value, unit));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::check::report::Value;
 
     fn parse_str(body: &str) -> Parsed {
-        parse(&crate::check::formats::test_object(body))
+        parse(&crate::check::formats::fields::test_object(body))
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Kubernetes `/readyz?verbose` (and `/livez`, `/healthz`) text: `[+]name ok` and
 //! `[-]name failed: reason withheld` lines, then `readyz check passed` or `… failed`.
 
-use super::{join_reasons, Declared, Format, Parsed};
+use super::fields::join_reasons;
+use super::shape::{Declared, Format, Parsed};
 use crate::check::report::{ComponentResult, Status};
 
 /// Whether a text body is a verbose Kubernetes health listing.

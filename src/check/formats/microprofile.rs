@@ -1,6 +1,7 @@
 //! MicroProfile Health: `{"status":"UP|DOWN","checks":[{"name","status","data"}]}`.
 
-use super::{component, malformed, measurements, status_field, texts, Format, Object, Parsed};
+use super::fields::{component, malformed, measurements, status_field, texts};
+use super::shape::{Format, Object, Parsed};
 use serde_json::Value as Json;
 
 /// Reads a MicroProfile body: one component per check, numeric `data` as measurements and a

@@ -1,122 +1,58 @@
-//! Health response formats: detection, the shared status vocabulary, and the parsed shape every
-//! format produces. One file per format; none of them knows about HTTP transport or AWS.
+//! Health response formats: detection and `read`, body → format, declared status and components.
+//! One file per format; `shape` holds what they produce, `fields` what they share (the status
+//! vocabulary, field readers). None of them knows about HTTP transport or AWS.
 
-use crate::check::report::{ComponentResult, Measurement, Status, Value};
-use serde::{Deserialize, Serialize};
+use crate::check::text::{kind, printable};
 use serde_json::Value as Json;
 
 mod aspnet;
+mod component_list;
+mod component_map;
+mod error;
+mod fields;
 mod ietf;
 mod kubernetes;
 mod microprofile;
-mod seed_aggregator;
-mod seed_component_list;
-mod seed_components;
+mod service_lists;
+mod shape;
 mod simple;
 mod spring;
 mod terminus;
 
-/// A health response format the canary can read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    /// seeds/000: `global_status` plus component objects with `status` and numbers.
-    SeedComponents,
-    /// seeds/004: `status` OK/DEGRADED/CRITICAL with `services`/`infrastructure` lists.
-    SeedAggregator,
-    /// seeds/003: `overall_status` plus `components[]` with `key_metrics[]`.
-    SeedComponentList,
-    /// IETF draft-inadarei-api-health-check (`application/health+json`).
-    Ietf,
-    /// Spring Boot Actuator (`components`, or pre-2.2 `details`).
-    Spring,
-    /// ASP.NET Core health checks (JSON writer, or the plain-text default).
-    Aspnet,
-    /// MicroProfile Health (`checks[]` with `name`/`status`).
-    Microprofile,
-    /// NestJS Terminus (`info`/`error`/`details`).
-    Terminus,
-    /// Kubernetes `/readyz?verbose` text (`[+]name ok`).
-    Kubernetes,
-    /// A bare `{"status":"ok"}`-style body.
-    Simple,
-    /// Anything else: judged by the HTTP status alone.
-    Http,
-}
+pub use error::{JsonHint, Promise, ReadError};
+pub use fields::{declared, map_status};
+use shape::Object;
+pub use shape::{Declared, Format, Parsed};
 
-impl Format {
-    /// Every format, in detection-priority order.
-    pub const ALL: [Format; 11] = [
-        Format::SeedComponents,
-        Format::SeedAggregator,
-        Format::SeedComponentList,
-        Format::Ietf,
-        Format::Spring,
-        Format::Aspnet,
-        Format::Microprofile,
-        Format::Terminus,
-        Format::Kubernetes,
-        Format::Simple,
-        Format::Http,
-    ];
-
-    /// The name used in config files and reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::SeedComponents => "seed_components",
-            Format::SeedAggregator => "seed_aggregator",
-            Format::SeedComponentList => "seed_component_list",
-            Format::Ietf => "ietf",
-            Format::Spring => "spring",
-            Format::Aspnet => "aspnet",
-            Format::Microprofile => "microprofile",
-            Format::Terminus => "terminus",
-            Format::Kubernetes => "kubernetes",
-            Format::Simple => "simple",
-            Format::Http => "http",
-        }
-    }
-
-    /// Parses a config name (`auto` is handled by the caller as "no forced format").
-    pub fn from_name(name: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.as_str() == name)
-    }
-}
-
-/// A status word the service declared, mapped onto the canary's vocabulary.
+/// What [`read`] made of a body: the format's reading, and the body as JSON when it is JSON
+/// (what conditions read), so no caller parses the body a second time.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Declared {
-    /// The word verbatim (`DEGRADED`, `UP`, `Healthy`).
-    pub word: String,
-    /// Its mapping.
-    pub status: Status,
-    /// Set when the word is not in the vocabulary (`unknown status 'X'`).
-    pub reason: Option<String>,
+pub struct Reading {
+    /// The format, declared status and components.
+    pub parsed: Parsed,
+    /// The body as a JSON value (after any byte-order mark), when it parsed as JSON.
+    pub json: Option<Json>,
 }
 
-/// What a format made of a body.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Parsed {
-    /// The format the body was read as.
-    pub format: Format,
-    /// The service's own overall status, when the format has one.
-    pub declared: Option<Declared>,
-    /// Every component the body described, judged by its own status word.
-    pub components: Vec<ComponentResult>,
+impl Reading {
+    /// A reading of a body that is not JSON.
+    fn text(parsed: Parsed) -> Reading {
+        Reading { parsed, json: None }
+    }
 }
 
 /// Reads a body: detects the format from the body and content type (unless `forced`) and
-/// parses it. `Err` is the reason the target FAILs (`body is not valid JSON (application/json): …`).
+/// parses it. `Err` is why the target FAILs (`body is not valid JSON (application/json): …`).
 ///
-/// Detection, first match wins (the table is in README.md, "Detection"):
+/// Detection, first match wins (the table is in docs/formats.md, "Detection"):
 ///
 /// | rule | format |
 /// |---|---|
 /// | a forced format | that format |
-/// | JSON object with `global_status` | `seed_components` |
-/// | JSON object with `overall_status` | `seed_component_list` |
+/// | JSON object with `global_status` | `component_map` |
+/// | JSON object with `overall_status` | `component_list` |
 /// | content type `application/health+json` and a JSON object | `ietf` |
-/// | `status` plus `services` or `infrastructure` as an object | `seed_aggregator` |
+/// | `status` plus `services` or `infrastructure` as an object | `service_lists` |
 /// | `entries` as an object | `aspnet` |
 /// | `checks` as an array | `microprofile` |
 /// | `checks` as an object | `ietf` |
@@ -133,7 +69,7 @@ pub fn read(
     body: &[u8],
     content_type: Option<&str>,
     forced: Option<Format>,
-) -> Result<Parsed, String> {
+) -> Result<Reading, ReadError> {
     // A UTF-8 byte-order mark is legal in front of JSON text from some Windows stacks.
     let (body, offset) = match body.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => (rest, 3),
@@ -142,48 +78,60 @@ pub fn read(
     let json_type = content_type.filter(|ct| is_json_content_type(ct));
     // What the caller promised about the body, quoted in every parse error.
     let promise = match forced {
-        Some(f) => Some(format!("forced format {}", f.as_str())),
-        None => json_type.map(printable),
+        Some(f) => Some(Promise::Forced(f)),
+        None => json_type.map(|ct| Promise::ContentType(printable(ct))),
     };
+    let text = std::str::from_utf8(body);
     if forced == Some(Format::Http) {
-        return Ok(Parsed::http());
+        // Judged by the HTTP status alone, but conditions may still read a JSON body.
+        let json = text.ok().and_then(|t| serde_json::from_str(t).ok());
+        return Ok(Reading {
+            parsed: Parsed::http(),
+            json,
+        });
     }
-    let text = match std::str::from_utf8(body) {
-        Ok(text) => text,
-        Err(e) => {
-            return match promise {
-                Some(why) => Err(format!(
-                    "body is not valid UTF-8 at byte {} ({why})",
-                    e.valid_up_to() + offset
-                )),
-                None => Ok(Parsed::http()),
-            };
+    let text = match (text, &promise) {
+        (Ok(text), _) => text,
+        (Err(e), Some(promise)) => {
+            return Err(ReadError::NotUtf8 {
+                at: e.valid_up_to() + offset,
+                promise: promise.clone(),
+            })
         }
+        (Err(_), None) => return Ok(Reading::text(Parsed::http())),
     };
     match forced {
-        Some(Format::Kubernetes) => Ok(kubernetes::parse(text)),
-        Some(Format::Aspnet) if aspnet::is_text_body(text) => Ok(aspnet::parse_text(text)),
+        Some(Format::Kubernetes) => Ok(Reading::text(kubernetes::parse(text))),
+        Some(Format::Aspnet) if aspnet::is_text_body(text) => {
+            Ok(Reading::text(aspnet::parse_text(text)))
+        }
         Some(format) => {
-            let why = promise.unwrap_or_default();
-            let value = parse_json(text, &why)?;
+            let promise = Promise::Forced(format);
+            let value = parse_json(text, &promise)?;
             match value.as_object() {
-                Some(object) => Ok(parse_object(format, object)),
-                None => Err(format!(
-                    "body is {}, expected a JSON object ({why})",
-                    kind(&value)
-                )),
+                Some(object) => Ok(Reading {
+                    parsed: parse_object(format, object),
+                    json: Some(value),
+                }),
+                None => Err(ReadError::NotObject {
+                    found: kind(&value),
+                    promise,
+                }),
             }
         }
-        None => match promise {
-            Some(why) => {
-                let value = parse_json(text, &why)?;
-                Ok(detect_json(&value, json_type))
-            }
-            None => match serde_json::from_str::<Json>(text) {
-                Ok(value) => Ok(detect_json(&value, None)),
-                Err(_) => Ok(detect_text(text)),
-            },
-        },
+        None => {
+            let value = match &promise {
+                Some(promise) => parse_json(text, promise)?,
+                None => match serde_json::from_str::<Json>(text) {
+                    Ok(value) => value,
+                    Err(_) => return Ok(Reading::text(detect_text(text))),
+                },
+            };
+            Ok(Reading {
+                parsed: detect_json(&value, json_type),
+                json: Some(value),
+            })
+        }
     }
 }
 
@@ -196,13 +144,13 @@ fn detect_json(value: &Json, json_type: Option<&str>) -> Parsed {
     let is_object = |key: &str| object.get(key).is_some_and(Json::is_object);
     let is_health_json = json_type.is_some_and(|ct| media_type(ct) == "application/health+json");
     let format = if has("global_status") {
-        Format::SeedComponents
+        Format::ComponentMap
     } else if has("overall_status") {
-        Format::SeedComponentList
+        Format::ComponentList
     } else if is_health_json {
         Format::Ietf
     } else if has("status") && (is_object("services") || is_object("infrastructure")) {
-        Format::SeedAggregator
+        Format::ServiceLists
     } else if is_object("entries") {
         Format::Aspnet
     } else if object.get("checks").is_some_and(Json::is_array) {
@@ -237,9 +185,9 @@ fn detect_text(text: &str) -> Parsed {
 /// Runs one format's JSON parser.
 fn parse_object(format: Format, object: &Object) -> Parsed {
     match format {
-        Format::SeedComponents => seed_components::parse(object),
-        Format::SeedAggregator => seed_aggregator::parse(object),
-        Format::SeedComponentList => seed_component_list::parse(object),
+        Format::ComponentMap => component_map::parse(object),
+        Format::ServiceLists => service_lists::parse(object),
+        Format::ComponentList => component_list::parse(object),
         Format::Ietf => ietf::parse(object),
         Format::Spring => spring::parse(object),
         Format::Aspnet => aspnet::parse(object),
@@ -252,24 +200,27 @@ fn parse_object(format: Format, object: &Object) -> Parsed {
 }
 
 /// Parses a body that was promised to be JSON; the error says what was promised and what broke.
-fn parse_json(text: &str, why: &str) -> Result<Json, String> {
+fn parse_json(text: &str, promise: &Promise) -> Result<Json, ReadError> {
     if text.trim().is_empty() {
-        return Err(format!("empty body where JSON was declared ({why})"));
+        return Err(ReadError::Empty {
+            promise: promise.clone(),
+        });
     }
     serde_json::from_str(text).map_err(|e| {
         let hint = if text.trim_start().starts_with('<') {
-            " (the body looks like HTML)"
+            Some(JsonHint::Html)
         } else if starts_non_json_number(text, &e) {
-            " (NaN and Infinity are not JSON numbers)"
+            Some(JsonHint::NonJsonNumber)
         } else if e.to_string().starts_with("recursion limit exceeded") {
-            " (nested deeper than the 128-level limit)"
+            Some(JsonHint::TooDeep)
         } else {
-            ""
+            None
         };
-        format!(
-            "body is not valid JSON ({why}): {}{hint}",
-            printable(&e.to_string())
-        )
+        ReadError::NotJson {
+            promise: promise.clone(),
+            detail: printable(&e.to_string()),
+            hint,
+        }
     })
 }
 
@@ -309,214 +260,82 @@ pub fn is_json_content_type(content_type: &str) -> bool {
     media == "application/json" || media == "text/json" || media.ends_with("+json")
 }
 
-impl Parsed {
-    /// A body judged by the HTTP status alone.
-    pub fn http() -> Parsed {
-        Parsed {
-            format: Format::Http,
-            declared: None,
-            components: Vec::new(),
-        }
-    }
-}
-
-/// A JSON object, keys in body order (serde_json `preserve_order`; a duplicate key keeps its
-/// first position and its last value).
-pub(crate) type Object = serde_json::Map<String, Json>;
-
-/// Test helper: a JSON object literal, for the per-format parsers' unit tests.
-#[cfg(test)]
-pub(crate) fn test_object(body: &str) -> Object {
-    match serde_json::from_str(body) {
-        Ok(Json::Object(map)) => map,
-        other => panic!("test body is not a JSON object: {other:?}"),
-    }
-}
-
-/// How a JSON value is described in reasons: `a number`, `a string`, `null`, ….
-pub(crate) fn kind(value: &Json) -> &'static str {
-    match value {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
-    }
-}
-
-/// Reads the status word in `object[key]`: a word is mapped with [`map_status`]; a missing key or
-/// a value of another type is FAIL with a reason naming the key and what was found.
-pub(crate) fn status_field(object: &Object, key: &str) -> Declared {
-    match object.get(key) {
-        Some(Json::String(word)) => declared(word),
-        Some(other) => {
-            let text = printable(&other.to_string());
-            Declared {
-                reason: Some(format!(
-                    "{key} is {} ({text}), expected a status word",
-                    kind(other)
-                )),
-                word: text,
-                status: Status::Fail,
-            }
-        }
-        None => Declared {
-            word: String::new(),
-            status: Status::Fail,
-            reason: Some(format!("no '{key}' field")),
-        },
-    }
-}
-
-/// Numbers and booleans of an object, in body order, as measurements; `skip` names fields that
-/// are not measurements. Nulls, strings, arrays and objects are not measurements.
-pub(crate) fn measurements(object: &Object, skip: &[&str]) -> Vec<Measurement> {
-    object
-        .iter()
-        .filter(|(name, _)| !skip.contains(&name.as_str()))
-        .filter_map(|(name, value)| measurement(name, value, None))
-        .collect()
-}
-
-/// One measurement from a number or a boolean; `None` for any other value.
-pub(crate) fn measurement(name: &str, value: &Json, unit: Option<&str>) -> Option<Measurement> {
-    let value = match value {
-        Json::Number(n) => Value::Number(n.as_f64().filter(|f| f.is_finite())?),
-        Json::Bool(b) => Value::Bool(*b),
-        _ => return None,
-    };
-    Some(Measurement {
-        name: name.to_string(),
-        value,
-        unit: unit.map(str::to_string),
-    })
-}
-
-/// The non-empty string fields among `keys`, in the order of `keys`, for a reason.
-pub(crate) fn texts(object: &Object, keys: &[&str]) -> Vec<String> {
-    keys.iter()
-        .filter_map(|k| object.get(*k).and_then(Json::as_str))
-        .filter(|t| !t.trim().is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// Joins reason parts, each made [`printable`]; `None` when there are none.
-pub(crate) fn join_reasons(parts: impl IntoIterator<Item = String>) -> Option<String> {
-    let parts: Vec<String> = parts
-        .into_iter()
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| printable(&p))
-        .collect();
-    (!parts.is_empty()).then(|| parts.join("; "))
-}
-
-/// A component from its declared status plus what the service said about it.
-pub(crate) fn component(
-    name: &str,
-    status: Declared,
-    said: Vec<String>,
-    measurements: Vec<Measurement>,
-) -> ComponentResult {
-    let mut reason = join_reasons(status.reason.clone().into_iter().chain(said));
-    if reason.is_none() && status.status != Status::Pass {
-        // A bare "FAIL" pages nobody usefully: name the word and any flags that are down.
-        let down: Vec<String> = measurements
-            .iter()
-            .filter(|m| m.value == Value::Bool(false))
-            .map(|m| format!("{}=false", printable(&m.name)))
-            .collect();
-        let flags = if down.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", down.join(", "))
-        };
-        reason = Some(format!(
-            "service reports {}{flags}",
-            printable(&status.word)
-        ));
-    }
-    ComponentResult {
-        name: name.to_string(),
-        status: status.status,
-        reason,
-        measurements,
-    }
-}
-
-/// A component given as an object with a `status` word (texts from `text_keys` become its
-/// reason, other numbers and flags its measurements), or as a bare status word; anything else
-/// is `malformed`. Shared by the formats whose components are `{ "status": …, … }` maps.
-pub(crate) fn status_object(name: &str, value: &Json, text_keys: &[&str]) -> ComponentResult {
-    match value {
-        Json::Object(fields) => component(
-            name,
-            status_field(fields, "status"),
-            texts(fields, text_keys),
-            measurements(fields, &["status"]),
-        ),
-        Json::String(word) => component(name, declared(word), Vec::new(), Vec::new()),
-        other => malformed(name, other),
-    }
-}
-
-/// A component whose value is not the object the format expects: FAIL, saying what was found.
-pub(crate) fn malformed(name: &str, value: &Json) -> ComponentResult {
-    ComponentResult {
-        name: name.to_string(),
-        status: Status::Fail,
-        reason: Some(format!(
-            "expected an object with a status, found {}",
-            kind(value)
-        )),
-        measurements: Vec::new(),
-    }
-}
-
-/// Maps a status word onto PASS / WARN / FAIL, case-insensitively.
-/// An unknown word is WARN with reason `unknown status 'X'`.
-pub fn map_status(word: &str) -> (Status, Option<String>) {
-    match word.trim().to_ascii_lowercase().as_str() {
-        "pass" | "ok" | "up" | "healthy" | "green" => (Status::Pass, None),
-        "warn" | "warning" | "degraded" | "unknown" | "yellow" => (Status::Warn, None),
-        "fail" | "error" | "down" | "critical" | "unhealthy" | "out_of_service"
-        | "shutting_down" | "red" => (Status::Fail, None),
-        _ => (
-            Status::Warn,
-            Some(format!("unknown status '{}'", printable(word))),
-        ),
-    }
-}
-
-/// A declared status from a word.
-pub fn declared(word: &str) -> Declared {
-    let (status, reason) = map_status(word);
-    Declared {
-        word: word.to_string(),
-        status,
-        reason,
-    }
-}
-
-/// Shortens and strips control characters from text quoted in a reason, so one hostile body
-/// cannot flood a report, a log line or an SMS.
-pub fn printable(text: &str) -> String {
-    const MAX: usize = 120;
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(MAX)
-        .collect();
-    if text.chars().count() > MAX {
-        out.push('…');
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::report::Status;
+
+    /// [`super::read`] as most of these tests compare it: the format's reading, or the reason.
+    fn read(body: &[u8], ct: Option<&str>, forced: Option<Format>) -> Result<Parsed, String> {
+        super::read(body, ct, forced)
+            .map(|r| r.parsed)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_json_body_is_handed_on_whenever_it_parsed() {
+        let json = |body: &[u8], ct: Option<&str>, forced: Option<Format>| {
+            super::read(body, ct, forced).map(|r| r.json)
+        };
+        let j = Some("application/json");
+        let want = Some(serde_json::json!({"status": "UP"}));
+        assert_eq!(
+            json(b"\xEF\xBB\xBF{\"status\":\"UP\"}", j, None),
+            Ok(want.clone())
+        );
+        assert_eq!(json(br#"{"status":"UP"}"#, None, None), Ok(want.clone()));
+        assert_eq!(
+            json(br#"{"status":"UP"}"#, None, Some(Format::Spring)),
+            Ok(want.clone())
+        );
+        // Judged by the HTTP status alone, still readable by conditions.
+        assert_eq!(json(br#"{"status":"UP"}"#, j, Some(Format::Http)), Ok(want));
+        assert_eq!(json(br#"[1]"#, j, None), Ok(Some(serde_json::json!([1]))));
+        assert_eq!(
+            json(b"[+]ping ok\nreadyz check passed\n", None, None),
+            Ok(None)
+        );
+        assert_eq!(json(b"\xff", None, None), Ok(None));
+    }
+
+    #[test]
+    fn read_errors_name_what_promised_json_and_what_broke() {
+        let ct = || Promise::ContentType("application/json".into());
+        let cases: [(&[u8], Option<Format>, ReadError); 4] = [
+            (b" ", None, ReadError::Empty { promise: ct() }),
+            (
+                b"\xEF\xBB\xBF\xff",
+                None,
+                ReadError::NotUtf8 {
+                    at: 3,
+                    promise: ct(),
+                },
+            ),
+            (
+                b"<html>",
+                None,
+                ReadError::NotJson {
+                    promise: ct(),
+                    detail: "expected value at line 1 column 1".into(),
+                    hint: Some(JsonHint::Html),
+                },
+            ),
+            (
+                b"7",
+                Some(Format::Ietf),
+                ReadError::NotObject {
+                    found: "a number",
+                    promise: Promise::Forced(Format::Ietf),
+                },
+            ),
+        ];
+        for (body, forced, want) in cases {
+            assert_eq!(
+                super::read(body, Some("application/json"), forced),
+                Err(want)
+            );
+        }
+    }
 
     #[test]
     fn maps_every_vocabulary_word_case_insensitively() {
@@ -558,19 +377,19 @@ mod tests {
     fn detects_every_fixture_as_its_format() {
         let table = [
             (
-                "seed_components/warn.json",
+                "component_map/warn.json",
                 Some("application/json"),
-                Format::SeedComponents,
+                Format::ComponentMap,
             ),
             (
-                "seed_aggregator/critical.json",
+                "service_lists/critical.json",
                 Some("application/json"),
-                Format::SeedAggregator,
+                Format::ServiceLists,
             ),
             (
-                "seed_component_list/healthy.json",
+                "component_list/healthy.json",
                 Some("application/json"),
-                Format::SeedComponentList,
+                Format::ComponentList,
             ),
             (
                 "ietf/warn.json",
@@ -671,7 +490,7 @@ mod tests {
         assert_eq!(read(body, None, None).unwrap().format, Format::Spring);
         let p = read(body, None, Some(Format::Simple)).unwrap();
         assert_eq!((p.format, p.components.len()), (Format::Simple, 0));
-        let p = read(body, None, Some(Format::SeedComponents)).unwrap();
+        let p = read(body, None, Some(Format::ComponentMap)).unwrap();
         let d = p.declared.unwrap();
         assert_eq!(
             (d.status, d.reason.as_deref()),
@@ -841,5 +660,19 @@ mod tests {
             assert_eq!(Format::from_name(f.as_str()), Some(f));
         }
         assert_eq!(Format::from_name("auto"), None);
+    }
+
+    #[test]
+    fn former_format_names_are_still_accepted() {
+        for (former, now) in [
+            ("seed_components", Format::ComponentMap),
+            ("seed_aggregator", Format::ServiceLists),
+            ("seed_component_list", Format::ComponentList),
+        ] {
+            assert_eq!(Format::from_name(former), Some(now), "{former}");
+        }
+        assert_eq!(Format::ComponentMap.as_str(), "component_map");
+        assert_eq!(Format::ServiceLists.as_str(), "service_lists");
+        assert_eq!(Format::ComponentList.as_str(), "component_list");
     }
 }

@@ -1,7 +1,8 @@
-//! A bare status body with no components: `{"status":"ok"}`, `{"status":"UP"}`, seeds/000's
+//! A bare status body with no components: `{"status":"ok"}`, `{"status":"UP"}`, or
 //! `{"status":"ok","path":"/api/health"}`.
 
-use super::{status_field, Format, Object, Parsed};
+use super::fields::status_field;
+use super::shape::{Format, Object, Parsed};
 
 /// Reads a simple body: only `status` matters.
 pub(super) fn parse(object: &Object) -> Parsed {

@@ -1,9 +1,8 @@
 //! Spring Boot Actuator `/actuator/health`: UP / DOWN / OUT_OF_SERVICE / UNKNOWN, with nested
 //! `components` (2.2+) or `details` (2.0–2.1), and numeric `details` as measurements.
 
-use super::{
-    component, declared, malformed, measurements, status_field, texts, Format, Object, Parsed,
-};
+use super::fields::{component, declared, malformed, measurements, status_field, texts};
+use super::shape::{Format, Object, Parsed};
 use crate::check::report::ComponentResult;
 use serde_json::Value as Json;
 
@@ -74,7 +73,7 @@ mod tests {
     use crate::check::report::{Status, Value};
 
     fn parse_str(body: &str) -> Parsed {
-        parse(&crate::check::formats::test_object(body))
+        parse(&crate::check::formats::fields::test_object(body))
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! NestJS Terminus: `{"status":"ok|error|shutting_down","info":{},"error":{},"details":{}}`,
 //! each indicator `{"status":"up"|"down", "message"?, …}`.
 
-use super::{status_field, status_object, Format, Object, Parsed};
+use super::fields::{status_field, status_object};
+use super::shape::{Format, Object, Parsed};
 use crate::check::report::ComponentResult;
 use serde_json::Value as Json;
 
@@ -43,7 +44,7 @@ mod tests {
     use crate::check::report::Status;
 
     fn parse_str(body: &str) -> Parsed {
-        parse(&crate::check::formats::test_object(body))
+        parse(&crate::check::formats::fields::test_object(body))
     }
 
     #[test]

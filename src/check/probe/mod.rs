@@ -1,16 +1,19 @@
 //! Probing one target over HTTP: timeouts, body cap, confirmation retry, latency, certificate
-//! expiry, same-host redirects. A probe never returns an error: a broken service is an outcome.
+//! expiry, same-host redirects. A probe never returns an error: a broken service is an outcome
+//! that carries the typed [`ProbeError`].
 
-mod reason;
+mod client;
+mod error;
 mod redirect;
 mod tls;
+mod transport;
 
 use crate::check::config::Target;
-use reason::{describe_bytes, describe_duration, Phase};
-use std::time::Duration;
 use tokio::time::Instant;
+use transport::Phase;
 
-pub use redirect::MAX_REDIRECTS;
+pub use error::ProbeError;
+pub use redirect::{RedirectRefused, MAX_REDIRECTS};
 
 /// What one probe of a target observed (after any confirmation retries).
 #[derive(Clone, Debug, PartialEq)]
@@ -22,7 +25,7 @@ pub struct ProbeOutcome {
     /// Whole days until the server certificate expires, for https.
     pub cert_days_remaining: Option<i64>,
     /// The response, or why none arrived (`connection refused`, `timed out after 10s`, …).
-    pub result: Result<Response, String>,
+    pub result: Result<Response, ProbeError>,
 }
 
 /// A response that arrived.
@@ -33,112 +36,88 @@ pub struct Response {
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
     /// The (decompressed) body, or why it could not be read in full (`body exceeds 1 MiB`).
-    pub body: Result<Vec<u8>, String>,
+    pub body: Result<Vec<u8>, ProbeError>,
 }
 
-/// The `User-Agent` every probe sends.
-pub const USER_AGENT: &str = concat!("health-canary/", env!("CARGO_PKG_VERSION"));
-
-/// How long an idle pooled connection is kept. Short, because a Lambda sandbox is frozen between
-/// runs and a connection parked for minutes is likely dead on the server side.
-const POOL_IDLE: Duration = Duration::from_secs(30);
-
-/// Builds the HTTP client every probe shares (built once, at init).
-pub fn build_client() -> Result<reqwest::Client, reqwest::Error> {
-    builder().build()
-}
-
-/// The shared client settings; a target with a private CA gets a client built from the same.
-fn builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .user_agent(USER_AGENT)
-        .redirect(redirect::policy())
-        .tls_info(true)
-        .pool_idle_timeout(POOL_IDLE)
-        .connector_layer(reason::MarkConnectLayer)
-}
+pub use client::{build_client, USER_AGENT};
 
 /// Probes one target; never fails, never panics.
 pub async fn probe(client: &reqwest::Client, target: &Target) -> ProbeOutcome {
     let private;
     let client = match &target.ca_file {
         None => client,
-        Some(path) => match tls::client_with_ca(path) {
+        Some(path) => match client::with_ca(path) {
             Ok(c) => {
                 private = c;
                 &private
             }
-            Err(reason) => {
-                return ProbeOutcome {
-                    attempts: 1,
-                    latency_ms: None,
-                    cert_days_remaining: None,
-                    result: Err(reason),
-                }
-            }
+            Err(error) => return failed(error, None),
         },
     };
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let attempt = attempt(client, target).await;
+        let outcome = attempt(client, target).await;
+        let confirm = worth_confirming(&outcome);
         tracing::debug!(
             target = %target.name,
             attempt = attempts,
-            latency_ms = attempt.outcome.latency_ms,
-            transient = attempt.transient,
+            latency_ms = outcome.latency_ms,
+            error_kind = outcome.error().map(ProbeError::kind),
+            transient = confirm,
             "probe attempt finished"
         );
-        if attempt.transient && attempts <= target.retries {
+        if confirm && attempts <= target.retries {
             tokio::time::sleep(target.retry_delay).await;
             continue;
         }
         return ProbeOutcome {
             attempts,
-            ..attempt.outcome
+            ..outcome
         };
     }
 }
 
-/// One attempt, and whether its failure looks transient (worth a confirmation retry).
-struct Attempt {
-    outcome: ProbeOutcome,
-    transient: bool,
-}
-
-async fn attempt(client: &reqwest::Client, target: &Target) -> Attempt {
-    let start = Instant::now();
-    let deadline = start + target.timeout;
-    let limit = describe_duration(target.timeout);
-    let elapsed_ms = || u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-
-    let mut request = client.request(target.method.clone(), target.url.clone());
-    request = request.header(
-        reqwest::header::ACCEPT,
-        "application/health+json, application/json;q=0.9, */*;q=0.8",
-    );
-    for (name, value) in &target.headers {
-        // Config validation already checked the value; a failure here only skips the header.
-        if let Ok(mut v) = reqwest::header::HeaderValue::from_str(value.expose()) {
-            v.set_sensitive(true);
-            request = request.header(name.as_str(), v);
+impl ProbeOutcome {
+    /// The failure of this outcome, if any: no response, or a body that was not read in full.
+    pub fn error(&self) -> Option<&ProbeError> {
+        match &self.result {
+            Err(e) => Some(e),
+            Ok(response) => response.body.as_ref().err(),
         }
     }
+}
+
+/// Whether an attempt's outcome may change on a confirmation retry: a transient failure (see
+/// [`ProbeError::is_transient`]) or an HTTP 5xx.
+fn worth_confirming(outcome: &ProbeOutcome) -> bool {
+    let server_error = outcome.result.as_ref().is_ok_and(|r| r.status >= 500);
+    server_error || outcome.error().is_some_and(ProbeError::is_transient)
+}
+
+async fn attempt(client: &reqwest::Client, target: &Target) -> ProbeOutcome {
+    let start = Instant::now();
+    let deadline = start + target.timeout;
+    let limit = target.timeout;
+    let elapsed_ms = || u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
 
     let phase = Phase::new();
     let sent = phase
-        .scope(tokio::time::timeout_at(deadline, request.send()))
+        .scope(tokio::time::timeout_at(
+            deadline,
+            request(client, target).send(),
+        ))
         .await;
     let mut response = match sent {
         Err(_elapsed) => {
-            let reason = if phase.connecting() {
-                format!("connect timed out after {limit}")
+            let error = if phase.connecting() {
+                ProbeError::ConnectTimeout { limit }
             } else {
-                format!("timed out after {limit} waiting for response headers")
+                ProbeError::HeaderTimeout { limit }
             };
-            return failed(reason, Some(elapsed_ms()));
+            return failed(error, Some(elapsed_ms()));
         }
-        Ok(Err(e)) => return failed(reason::transport(&e, &target.url), Some(elapsed_ms())),
+        Ok(Err(e)) => return failed(transport::transport(&e, &target.url), Some(elapsed_ms())),
         Ok(Ok(r)) => r,
     };
 
@@ -152,69 +131,78 @@ async fn attempt(client: &reqwest::Client, target: &Target) -> Attempt {
         .get::<reqwest::tls::TlsInfo>()
         .and_then(|info| info.peer_certificate())
         .and_then(|der| tls::days_until_expiry(der, chrono::Utc::now()));
+    let body = read_body(&mut response, deadline, limit, target.max_body_bytes).await;
+    ProbeOutcome {
+        attempts: 1,
+        latency_ms: Some(elapsed_ms()),
+        cert_days_remaining,
+        result: Ok(Response {
+            status,
+            content_type,
+            body,
+        }),
+    }
+}
 
-    let cap = target.max_body_bytes;
+/// The request one attempt sends: the target's method, URL and headers (values marked
+/// sensitive, so no log of the HTTP stack prints them).
+fn request(client: &reqwest::Client, target: &Target) -> reqwest::RequestBuilder {
+    let mut request = client
+        .request(target.method.clone(), target.url.clone())
+        .header(
+            reqwest::header::ACCEPT,
+            "application/health+json, application/json;q=0.9, */*;q=0.8",
+        );
+    for (name, value) in &target.headers {
+        // Config validation already checked the value; a failure here only skips the header.
+        if let Ok(mut v) = reqwest::header::HeaderValue::from_str(value.expose()) {
+            v.set_sensitive(true);
+            request = request.header(name.as_str(), v);
+        }
+    }
+    request
+}
+
+/// Streams the body until it ends, the deadline passes or it would grow past `cap` (counted
+/// after decompression, so a compression bomb stops at the cap).
+async fn read_body(
+    response: &mut reqwest::Response,
+    deadline: Instant,
+    limit: std::time::Duration,
+    cap: usize,
+) -> Result<Vec<u8>, ProbeError> {
     let mut body: Vec<u8> = Vec::with_capacity(
         usize::try_from(response.content_length().unwrap_or(0))
             .unwrap_or(cap)
             .min(cap),
     );
-    let mut body_error: Option<(String, bool)> = None;
     loop {
         match tokio::time::timeout_at(deadline, response.chunk()).await {
             Err(_elapsed) => {
-                body_error = Some((
-                    format!(
-                        "timed out after {limit} reading the body ({} received)",
-                        describe_bytes(body.len())
-                    ),
-                    true,
-                ));
-                break;
+                return Err(ProbeError::BodyTimeout {
+                    limit,
+                    received: body.len(),
+                })
             }
-            Ok(Ok(None)) => break,
+            Ok(Ok(None)) => return Ok(body),
             Ok(Ok(Some(chunk))) => {
                 if body.len() + chunk.len() > cap {
-                    body_error = Some((format!("body exceeds {}", describe_bytes(cap)), false));
-                    break;
+                    return Err(ProbeError::BodyTooLarge { cap });
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(Err(e)) => {
-                body_error = Some((reason::body(&e, body.len()), true));
-                break;
-            }
+            Ok(Err(e)) => return Err(transport::body(&e, body.len())),
         }
-    }
-    let latency_ms = Some(elapsed_ms());
-    let (body, body_transient) = match body_error {
-        None => (Ok(body), false),
-        Some((reason, transient)) => (Err(reason), transient),
-    };
-    Attempt {
-        transient: status >= 500 || body_transient,
-        outcome: ProbeOutcome {
-            attempts: 1,
-            latency_ms,
-            cert_days_remaining,
-            result: Ok(Response {
-                status,
-                content_type,
-                body,
-            }),
-        },
     }
 }
 
-fn failed(reason: String, latency_ms: Option<u64>) -> Attempt {
-    Attempt {
-        transient: true,
-        outcome: ProbeOutcome {
-            attempts: 1,
-            latency_ms,
-            cert_days_remaining: None,
-            result: Err(reason),
-        },
+/// An outcome without a response.
+fn failed(error: ProbeError, latency_ms: Option<u64>) -> ProbeOutcome {
+    ProbeOutcome {
+        attempts: 1,
+        latency_ms,
+        cert_days_remaining: None,
+        result: Err(error),
     }
 }
 

@@ -2,7 +2,7 @@
 //! http → https upgrade to the default ports) and never from https down to plain http, so the
 //! configured headers (all secrets) never travel to another server.
 
-use crate::check::formats::printable;
+use crate::check::text::printable;
 
 /// Most redirects followed before the probe gives up.
 pub const MAX_REDIRECTS: usize = 5;

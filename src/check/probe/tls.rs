@@ -1,8 +1,4 @@
-//! Certificates: days until the peer certificate expires, and clients that trust a private CA.
-
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+//! Certificates: days until the peer certificate expires.
 
 /// Whole days (rounded down) from `now` until the certificate's notAfter; negative once expired.
 /// `None` when the DER does not parse.
@@ -10,27 +6,6 @@ pub fn days_until_expiry(der: &[u8], now: chrono::DateTime<chrono::Utc>) -> Opti
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let not_after = cert.validity().not_after.timestamp();
     Some((not_after - now.timestamp()).div_euclid(86_400))
-}
-
-/// One client per CA file, built on first use and shared afterwards (like the main client).
-pub(super) fn client_with_ca(path: &Path) -> Result<reqwest::Client, String> {
-    static CLIENTS: OnceLock<Mutex<HashMap<PathBuf, reqwest::Client>>> = OnceLock::new();
-    let clients = CLIENTS.get_or_init(|| Mutex::new(HashMap::new()));
-    // A poisoned lock only means another probe panicked mid-insert; the map is still usable.
-    let mut map = clients.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(c) = map.get(path) {
-        return Ok(c.clone());
-    }
-    let shown = path.display();
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read ca_file {shown}: {e}"))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .map_err(|e| format!("ca_file {shown} is not PEM: {e}"))?;
-    let client = super::builder()
-        .tls_certs_merge(certs)
-        .build()
-        .map_err(|e| format!("cannot build an HTTP client trusting {shown}: {e}"))?;
-    map.insert(path.to_path_buf(), client.clone());
-    Ok(client)
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! text email readable on a phone, and an SMS (≤ 140 ASCII chars). Pure; names and reasons from
 //! the watched service are treated as hostile (control characters stripped, lengths bounded).
 
-use crate::check::formats::printable;
-use crate::check::report::{ComponentResult, Report, Status, TargetResult};
+use crate::check::report::{measurements_text, ComponentResult, Report, Status, TargetResult};
+use crate::check::text::{ascii, printable};
 use crate::sinks::alert::policy::{Kind, Notice};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -194,33 +194,6 @@ fn truncate(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }
 
-/// Printable ASCII only: anything else becomes `?`, whitespace runs become one space, and the
-/// result is at most `max` characters (ending in `~` when cut).
-pub fn ascii(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    for c in text.chars() {
-        let c = if c.is_ascii_graphic() {
-            c
-        } else if c.is_whitespace() || c.is_control() {
-            ' '
-        } else {
-            '?'
-        };
-        if c == ' ' && out.ends_with(' ') {
-            continue;
-        }
-        out.push(c);
-    }
-    let out = out.trim();
-    if out.chars().count() > max {
-        let mut cut: String = out.chars().take(max.saturating_sub(1)).collect();
-        cut.push('~');
-        cut
-    } else {
-        out.to_string()
-    }
-}
-
 /// `25 min`, `1 h 5 min`, `2 d 3 h`.
 pub fn human_duration(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
     let mins = (to - from).num_minutes().max(0);
@@ -295,24 +268,9 @@ fn email(
             if t.critical { "" } else { " (not critical)" }
         );
         let _ = writeln!(out, "URL: {}", printable(&t.url));
-        let mut facts = Vec::new();
-        if let Some(code) = t.http_status {
-            facts.push(format!("HTTP {code}"));
-        }
-        if let Some(ms) = t.latency_ms {
-            facts.push(format!("{ms} ms"));
-        }
-        if t.attempts > 1 {
-            facts.push(format!("{} attempts", t.attempts));
-        }
-        if let Some(f) = &t.format {
-            facts.push(format!("format {}", printable(f)));
-        }
-        if let Some(days) = t.cert_days_remaining {
-            facts.push(format!("cert {days} days left"));
-        }
+        let facts = t.facts();
         if !facts.is_empty() {
-            let _ = writeln!(out, "{}", facts.join(", "));
+            let _ = writeln!(out, "{facts}");
         }
         if let Some(r) = &t.reason {
             let _ = writeln!(out, "Reason: {}", printable(r));
@@ -330,30 +288,14 @@ fn email(
                 let _ = writeln!(out, "    Reason: {}", printable(r));
             }
             if !c.measurements.is_empty() {
-                let shown: Vec<String> = c
-                    .measurements
-                    .iter()
-                    .take(MEASUREMENTS_SHOWN)
-                    .map(|m| {
-                        let unit = m
-                            .unit
-                            .as_deref()
-                            .map(|u| format!(" {}", printable(u)))
-                            .unwrap_or_default();
-                        let v = match &m.value {
-                            crate::check::report::Value::Bool(b) => b.to_string(),
-                            crate::check::report::Value::Number(n) => n.to_string(),
-                        };
-                        format!("{}={v}{unit}", printable(&m.name))
-                    })
-                    .collect();
+                let shown = &c.measurements[..c.measurements.len().min(MEASUREMENTS_SHOWN)];
                 let more = c.measurements.len().saturating_sub(MEASUREMENTS_SHOWN);
                 let tail = if more > 0 {
                     format!(" (+{more} more)")
                 } else {
                     String::new()
                 };
-                let _ = writeln!(out, "    {}{tail}", shown.join(", "));
+                let _ = writeln!(out, "    {}{tail}", measurements_text(shown));
             }
             if c.status != Status::Pass {
                 if let Some(h) = target_hints.get(&c.name) {
@@ -571,7 +513,7 @@ mod tests {
             "Failing for: 5 min\n",
             "Note: alert state unavailable - this may repeat an earlier alert.\n",
             "== trading - FAIL\n",
-            "HTTP 200, 153 ms, format seed_components\n",
+            "HTTP 200 · 153 ms · component_map\n",
             "  FAIL market_data\n    Reason: stale 33\n    stale_symbols=33\n    Hint: Restart market updater: docker compose --profile aws restart market-updater-aws\n",
             "  FAIL signal_monitor\n    Reason: not running\n",
             "  WARN trade_system\n    Reason: open orders over max\n",

@@ -20,6 +20,25 @@ use crate::aws::Aws;
 use crate::check::config::{AlertConfig, MetricsConfig};
 use crate::check::report::Report;
 use policy::{Decision, Previous};
+use sns::NotifyError;
+use state::StateError;
+
+/// Why alert processing failed; `Display` is the line logs and summaries show.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AlertError {
+    /// The due alert was not published (or not known to be: see
+    /// [`NotifyError::may_have_published`]).
+    #[error(transparent)]
+    Notify(#[from] NotifyError),
+    /// The next state could not be written; `sent` says what was published before.
+    #[error("{}{error}", .sent.as_deref().map(|s| format!("{s}; but ")).unwrap_or_default())]
+    StateNotSaved {
+        /// What this run sent, if anything.
+        sent: Option<String>,
+        /// The write failure.
+        error: StateError,
+    },
+}
 
 /// Decides and sends this run's alert (at most one message); `Ok` describes what was done.
 ///
@@ -31,7 +50,7 @@ pub async fn process(
     metrics: &MetricsConfig,
     report: &Report,
     aws: &Aws,
-) -> Result<String, String> {
+) -> Result<String, AlertError> {
     let Some(topic) = alerts.topic_arn.as_deref() else {
         return Ok("alerts off: no topic configured".into());
     };
@@ -43,10 +62,11 @@ pub async fn process(
         now,
         alerts.interval_minutes,
     )
-    .await;
-    if let Previous::Unknown(why) = &previous {
-        tracing::warn!(canary = %report.canary, error = %why, "alert state unavailable");
-    }
+    .await
+    .unwrap_or_else(|e| {
+        tracing::warn!(canary = %report.canary, error = %e, "alert state unavailable");
+        Previous::Unknown(e.to_string())
+    });
     let (decision, next) = policy::decide(&previous, report, now, alerts);
 
     let sent = match &decision {
@@ -71,9 +91,9 @@ pub async fn process(
             now,
         )
         .await
-        .map_err(|e| match &sent {
-            Some(s) => format!("{s}; but {e}"),
-            None => e,
+        .map_err(|error| AlertError::StateNotSaved {
+            sent: sent.clone(),
+            error,
         })?;
     }
     Ok(sent.unwrap_or_else(|| "no alert due".into()))
@@ -113,10 +133,11 @@ pub(crate) mod testing {
             status: Status::worst_of(components.iter().map(|c| c.status)),
             reason: None,
             http_status: Some(200),
+            http_status_expected: Some(true),
             latency_ms: Some(153),
             attempts: 1,
             cert_days_remaining: None,
-            format: Some("seed_components".into()),
+            format: Some("component_map".into()),
             declared_status: None,
             components,
             conditions: vec![],

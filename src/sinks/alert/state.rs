@@ -22,6 +22,17 @@ const HIGH_RES_RETENTION_MINUTES: i64 = 180;
 /// work too but cost 10x the data points to scan.
 pub const STATE_PERIOD_SECONDS: i32 = 10;
 
+/// Why the alert state could not be read or written; `Display` is the line logs show.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// GetMetricData failed (after the SDK's retries).
+    #[error("cannot read alert state: {0}")]
+    Read(String),
+    /// PutMetricData failed (after the SDK's retries).
+    #[error("cannot write alert state: {0}")]
+    Write(String),
+}
+
 /// The five state values of one snapshot, by metric name, as published.
 pub fn to_values(state: &State) -> [(&'static str, f64); 5] {
     let epoch = |t: Option<DateTime<Utc>>| t.map_or(0.0, |t| t.timestamp() as f64);
@@ -105,7 +116,7 @@ pub async fn write(
     canary: &str,
     state: &State,
     at: DateTime<Utc>,
-) -> Result<(), String> {
+) -> Result<(), StateError> {
     let data: Vec<MetricDatum> = to_values(state)
         .into_iter()
         .map(|(name, value)| {
@@ -130,23 +141,20 @@ pub async fn write(
         .send()
         .await
         .map_err(|e| {
-            format!(
-                "cannot write alert state: {}",
-                aws_sdk_cloudwatch::error::DisplayErrorContext(e)
-            )
+            StateError::Write(aws_sdk_cloudwatch::error::DisplayErrorContext(e).to_string())
         })?;
     Ok(())
 }
 
 /// Reads the newest snapshot written before `now` within the look-back window. No snapshot is a
-/// fresh canary (`Known(default)`); an old one is `Stale`; a failed call is `Unknown`.
+/// fresh canary (`Known(default)`); an old one is `Stale`; a failed call is an error.
 pub async fn read(
     cw: &aws_sdk_cloudwatch::Client,
     namespace: &str,
     canary: &str,
     now: DateTime<Utc>,
     interval_minutes: u32,
-) -> Previous {
+) -> Result<Previous, StateError> {
     let back = lookback(interval_minutes);
     let period = if back.num_minutes() <= HIGH_RES_RETENTION_MINUTES {
         STATE_PERIOD_SECONDS
@@ -189,15 +197,9 @@ pub async fn read(
         .scan_by(ScanBy::TimestampDescending)
         .send()
         .await;
-    let out = match result {
-        Ok(out) => out,
-        Err(e) => {
-            return Previous::Unknown(format!(
-                "cannot read alert state: {}",
-                aws_sdk_cloudwatch::error::DisplayErrorContext(e)
-            ))
-        }
-    };
+    let out = result.map_err(|e| {
+        StateError::Read(aws_sdk_cloudwatch::error::DisplayErrorContext(e).to_string())
+    })?;
     let mut series: Vec<(&'static str, Vec<(i64, f64)>)> = Vec::new();
     for r in out.metric_data_results() {
         let Some(i) = r
@@ -216,7 +218,7 @@ pub async fn read(
             .collect();
         series.push((name, points));
     }
-    snapshot(&series, now, interval_minutes)
+    Ok(snapshot(&series, now, interval_minutes))
 }
 
 /// Picks the newest snapshot out of the read-back series (metric name → (epoch, value)): the

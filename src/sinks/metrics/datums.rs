@@ -3,7 +3,7 @@
 
 use super::contract::{self, DIM_CANARY, DIM_COMPONENT, DIM_TARGET};
 use super::sanitize::{sanitize, Key};
-use crate::check::config::{Config, Measurements};
+use crate::check::config::{Measurements, MetricsConfig};
 use crate::check::report::{Report, TargetResult};
 use chrono::{DateTime, Utc};
 use std::ops::Range;
@@ -119,9 +119,9 @@ pub struct Datums {
 }
 
 /// Maps a report to its datums. Pure. Canary- and target-level metrics always come first, then
-/// component statuses, then measurements (per `config.metrics.measurements`), so the guard drops
+/// component statuses, then measurements (per `settings.measurements`), so the guard drops
 /// measurements before any status.
-pub fn datums(report: &Report, config: &Config) -> Datums {
+pub fn datums(report: &Report, settings: &MetricsConfig) -> Datums {
     let at = report.checked_at;
     let canary = sanitize(&report.canary, Key::DimensionValue);
     let canary_dims = vec![(DIM_CANARY, canary.clone())];
@@ -145,12 +145,7 @@ pub fn datums(report: &Report, config: &Config) -> Datums {
             target.status.metric_value(),
             at,
         ));
-        out.push(datum(
-            contract::TARGET_UP,
-            &dims,
-            target_up(target, config),
-            at,
-        ));
+        out.push(datum(contract::TARGET_UP, &dims, target_up(target), at));
         if let Some(ms) = target.latency_ms {
             out.push(datum(contract::RESPONSE_TIME, &dims, ms as f64, at));
         }
@@ -164,13 +159,32 @@ pub fn datums(report: &Report, config: &Config) -> Datums {
         }
     }
 
-    let mut component_level = Vec::new();
+    let (mut component_level, measurements) = component_datums(report, settings, &canary);
+    component_level.extend(measurements);
+    let dropped = component_level.len().saturating_sub(MAX_COMPONENT_DATUMS);
+    component_level.truncate(MAX_COMPONENT_DATUMS);
+    out.extend(component_level);
+    Datums {
+        datums: out,
+        dropped,
+    }
+}
+
+/// Component statuses and measurements (per `settings.measurements`), each in report order and
+/// apart, so the series guard can keep every status before any measurement.
+fn component_datums(
+    report: &Report,
+    settings: &MetricsConfig,
+    canary: &str,
+) -> (Vec<Datum>, Vec<Datum>) {
+    let at = report.checked_at;
+    let mut statuses = Vec::new();
     let mut measurements = Vec::new();
     for target in &report.targets {
         let target_name = sanitize(&target.name, Key::DimensionValue);
         for component in &target.components {
             let dims = vec![
-                (DIM_CANARY, canary.clone()),
+                (DIM_CANARY, canary.to_string()),
                 (DIM_TARGET, target_name.clone()),
                 (
                     DIM_COMPONENT,
@@ -179,7 +193,7 @@ pub fn datums(report: &Report, config: &Config) -> Datums {
             ];
             for m in &component.measurements {
                 let name = sanitize(&m.name, Key::MetricName);
-                if !wanted(&config.metrics.measurements, &m.name, &name) || reserved(&name) {
+                if !wanted(&settings.measurements, &m.name, &name) || reserved(&name) {
                     continue;
                 }
                 if let Some(value) = cloudwatch_value(m.value.as_f64()) {
@@ -192,7 +206,7 @@ pub fn datums(report: &Report, config: &Config) -> Datums {
                     });
                 }
             }
-            component_level.push(datum(
+            statuses.push(datum(
                 contract::COMPONENT_STATUS,
                 &dims,
                 component.status.metric_value(),
@@ -200,14 +214,7 @@ pub fn datums(report: &Report, config: &Config) -> Datums {
             ));
         }
     }
-    component_level.extend(measurements);
-    let dropped = component_level.len().saturating_sub(MAX_COMPONENT_DATUMS);
-    component_level.truncate(MAX_COMPONENT_DATUMS);
-    out.extend(component_level);
-    Datums {
-        datums: out,
-        dropped,
-    }
+    (statuses, measurements)
 }
 
 /// Splits datums into PutMetricData calls: at most [`MAX_DATUMS_PER_CALL`] datums and
@@ -245,17 +252,9 @@ fn datum(name: &str, dims: &[(&'static str, String)], value: f64, at: DateTime<U
     }
 }
 
-/// 1 when a response arrived with an expected HTTP status, else 0.
-fn target_up(target: &TargetResult, config: &Config) -> f64 {
-    let Some(code) = target.http_status else {
-        return 0.0;
-    };
-    let expected = match config.targets.iter().find(|t| t.name == target.name) {
-        Some(t) => t.expected_statuses.iter().any(|r| r.contains(code)),
-        // A report from another config: fall back on the default expectation, 2xx.
-        None => (200..300).contains(&code),
-    };
-    f64::from(u8::from(expected))
+/// 1 when a response arrived with a status the target expects (as judged), else 0.
+fn target_up(target: &TargetResult) -> f64 {
+    f64::from(u8::from(target.http_status_expected == Some(true)))
 }
 
 /// Whether a measurement is selected, by the name the service gave it or its metric name.
@@ -291,15 +290,15 @@ mod tests {
     use crate::check::config::{self, Overrides};
     use crate::check::report::{ComponentResult, Measurement, Status, Value};
 
-    fn config(json: &str) -> Config {
-        config::load(None, Some(json), &Overrides::default(), &|_| None).unwrap()
-    }
-
-    fn seed_config(measurements: &str) -> Config {
-        config(&format!(
+    /// The metrics settings of a config selecting `measurements`.
+    fn seed_config(measurements: &str) -> MetricsConfig {
+        let json = format!(
             r#"{{"canary":"prod","targets":[{{"name":"system","url":"http://127.0.0.1:9/api/health/system"}}],
                 "metrics":{{"measurements":{measurements}}}}}"#
-        ))
+        );
+        config::load(None, Some(&json), &Overrides::default(), &|_| None)
+            .unwrap()
+            .metrics
     }
 
     fn component(name: &str, status: Status, measurements: &[(&str, Value)]) -> ComponentResult {
@@ -326,10 +325,11 @@ mod tests {
             status,
             reason: None,
             http_status: Some(200),
+            http_status_expected: Some(true),
             latency_ms: Some(42),
             attempts: 1,
             cert_days_remaining: None,
-            format: Some("seed_components".into()),
+            format: Some("component_map".into()),
             declared_status: Some("FAIL".into()),
             components,
             conditions: vec![],
@@ -457,29 +457,25 @@ mod tests {
     }
 
     #[test]
-    fn target_up_is_one_only_for_an_expected_http_status() {
-        let cfg = config(
-            r#"{"targets":[{"name":"a","url":"http://127.0.0.1:9/","expected_status":[200,503]},
-                           {"name":"b","url":"http://127.0.0.1:9/"}]}"#,
-        );
-        let cases: &[(&str, Option<u16>, f64)] = &[
-            ("a", Some(503), 1.0),
-            ("a", Some(200), 1.0),
-            ("a", Some(500), 0.0),
-            ("b", Some(204), 1.0),
-            ("b", Some(503), 0.0),
-            ("b", None, 0.0),
-            ("not-in-config", Some(200), 1.0),
-            ("not-in-config", Some(404), 0.0),
+    fn target_up_is_one_only_for_a_status_judged_as_expected() {
+        let cases: &[(Option<u16>, Option<bool>, f64)] = &[
+            (Some(503), Some(true), 1.0),
+            (Some(200), Some(true), 1.0),
+            (Some(200), Some(false), 0.0),
+            (Some(500), Some(false), 0.0),
+            // A report from before the judgement was recorded: not known to be up.
+            (Some(200), None, 0.0),
+            (None, None, 0.0),
         ];
-        for (name, code, want) in cases {
-            let mut t = target(name, Status::Pass, vec![]);
+        for (code, expected, want) in cases {
+            let mut t = target("a", Status::Pass, vec![]);
             t.http_status = *code;
+            t.http_status_expected = *expected;
             let r = Report::new("c".into(), at(), vec![t]);
-            let d = datums(&r, &cfg);
+            let d = datums(&r, &seed_config(r#""all""#));
             let up = find(&d.datums, "TargetUp", None);
             assert_eq!(up.len(), 1);
-            assert_eq!(up[0].value, *want, "target {name} code {code:?}");
+            assert_eq!(up[0].value, *want, "code {code:?} expected {expected:?}");
         }
     }
 

@@ -1,17 +1,16 @@
-//! seeds/003 (trading-engine dashboard): `overall_status` HEALTHY/WARNING/CRITICAL/DOWN plus
-//! `components[]` with `component_id`, `status`, `key_metrics[]` (name, value, unit) and
-//! `last_error`.
+//! The component list (a trading-engine dashboard): `overall_status`
+//! HEALTHY/WARNING/CRITICAL/DOWN plus `components[]` with `component_id`, `status`,
+//! `key_metrics[]` (name, value, unit) and `last_error`.
 
-use super::{
-    component, malformed, measurement, measurements, status_field, texts, Format, Object, Parsed,
-};
+use super::fields::{component, malformed, measurement, measurements, status_field, texts};
+use super::shape::{Format, Object, Parsed};
 use crate::check::report::{ComponentResult, Measurement};
 use serde_json::Value as Json;
 
 /// Component fields that are neither measurements nor reasons.
 const NOT_MEASUREMENTS: [&str; 3] = ["status", "key_metrics", "metrics"];
 
-/// Reads a seeds/003 body. Metrics come from `key_metrics` (or the `metrics` of the full
+/// Reads a component list body. Metrics come from `key_metrics` (or the `metrics` of the full
 /// `ComponentHealth`), with units, then the component's own numbers (`error_count`,
 /// `uptime_seconds`).
 pub(super) fn parse(object: &Object) -> Parsed {
@@ -31,7 +30,7 @@ pub(super) fn parse(object: &Object) -> Parsed {
         _ => Vec::new(),
     };
     Parsed {
-        format: Format::SeedComponentList,
+        format: Format::ComponentList,
         declared: Some(status_field(object, "overall_status")),
         components,
     }
@@ -78,13 +77,13 @@ mod tests {
     use crate::check::report::{Status, Value};
 
     fn parse_str(body: &str) -> Parsed {
-        parse(&crate::check::formats::test_object(body))
+        parse(&crate::check::formats::fields::test_object(body))
     }
 
     #[test]
-    fn reads_the_seed_dashboard_with_units() {
+    fn reads_the_dashboard_with_units() {
         let p = parse_str(include_str!(
-            "../../../tests/fixtures/formats/seed_component_list/healthy.json"
+            "../../../tests/fixtures/formats/component_list/healthy.json"
         ));
         let d = p.declared.unwrap();
         assert_eq!((d.word.as_str(), d.status), ("HEALTHY", Status::Pass));
@@ -110,7 +109,7 @@ mod tests {
     #[test]
     fn maps_each_word_and_quotes_last_error() {
         let p = parse_str(include_str!(
-            "../../../tests/fixtures/formats/seed_component_list/critical.json"
+            "../../../tests/fixtures/formats/component_list/critical.json"
         ));
         assert_eq!(p.declared.unwrap().status, Status::Fail);
         let got: Vec<_> = p

@@ -1,7 +1,8 @@
-//! seeds/000 (`/api/health/system`): `global_status` plus one object per component, each with a
-//! `status` word and numbers/booleans (`fresh_symbols`, `is_running`) kept as measurements.
+//! The component map (`/api/health/system`): `global_status` plus one object per component, each
+//! with a `status` word and numbers/booleans (`fresh_symbols`, `is_running`) kept as measurements.
 
-use super::{status_field, status_object, Format, Object, Parsed};
+use super::fields::{status_field, status_object};
+use super::shape::{Format, Object, Parsed};
 
 /// Top-level keys that describe the response, not a component.
 const NOT_COMPONENTS: [&str; 2] = ["global_status", "timestamp"];
@@ -9,7 +10,7 @@ const NOT_COMPONENTS: [&str; 2] = ["global_status", "timestamp"];
 /// Component fields quoted in the reason when present.
 const TEXT_KEYS: [&str; 5] = ["reason", "message", "error", "last_error", "detail"];
 
-/// Reads a seeds/000 body. A component given as a bare string (`"db": "PASS"`) is read as its
+/// Reads a component map body. A component given as a bare string (`"db": "PASS"`) is read as its
 /// status word: the shorthand carries exactly that information, and an unknown word still shows
 /// up as WARN. Any other non-object (number, boolean, null, array) is a FAIL component.
 pub(super) fn parse(object: &Object) -> Parsed {
@@ -19,7 +20,7 @@ pub(super) fn parse(object: &Object) -> Parsed {
         .map(|(name, value)| status_object(name, value, &TEXT_KEYS))
         .collect();
     Parsed {
-        format: Format::SeedComponents,
+        format: Format::ComponentMap,
         declared: Some(status_field(object, "global_status")),
         components,
     }
@@ -31,13 +32,13 @@ mod tests {
     use crate::check::report::{Measurement, Status, Value};
 
     fn parse_str(body: &str) -> Parsed {
-        parse(&crate::check::formats::test_object(body))
+        parse(&crate::check::formats::fields::test_object(body))
     }
 
     #[test]
-    fn reads_the_seed_example_in_body_order() {
+    fn reads_the_example_in_body_order() {
         let p = parse_str(include_str!(
-            "../../../tests/fixtures/formats/seed_components/warn.json"
+            "../../../tests/fixtures/formats/component_map/warn.json"
         ));
         let d = p.declared.unwrap();
         assert_eq!((d.word.as_str(), d.status), ("WARN", Status::Warn));
@@ -86,7 +87,7 @@ mod tests {
     }
 
     #[test]
-    fn maps_each_seed_word() {
+    fn maps_each_pass_warn_fail_word() {
         for (word, status) in [
             ("PASS", Status::Pass),
             ("WARN", Status::Warn),

@@ -1,15 +1,16 @@
-//! Readable reasons for transport failures (`connection refused`, `DNS lookup failed for x`,
-//! `TLS handshake failed: certificate expired`), and the connect-phase marker that tells a
-//! connect timeout from a wait for response headers.
+//! Classifying transport failures: reqwest/hyper/rustls/io error chains become a
+//! [`ProbeError`] kind, plus the connect-phase marker that tells a connect timeout from a wait
+//! for response headers.
 
+use super::error::ProbeError;
 use super::redirect::RedirectRefused;
+use crate::check::text::printable;
 use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 tokio::task_local! {
     static PHASE: Arc<AtomicU8>;
@@ -83,31 +84,6 @@ where
     }
 }
 
-/// `10s`, `2.5s`, `250ms`.
-pub(super) fn describe_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms % 1000 == 0 {
-        format!("{}s", ms / 1000)
-    } else {
-        let s = format!("{:.1}", d.as_secs_f64());
-        format!("{}s", s.trim_end_matches(".0"))
-    }
-}
-
-/// `1 MiB`, `64 KiB`, `1000 bytes`: exact, as a cap is configured.
-pub(super) fn describe_bytes(n: usize) -> String {
-    const KIB: usize = 1024;
-    const MIB: usize = 1024 * 1024;
-    match n {
-        1 => "1 byte".to_string(),
-        n if n >= MIB && n % MIB == 0 => format!("{} MiB", n / MIB),
-        n if n >= KIB && n % KIB == 0 => format!("{} KiB", n / KIB),
-        n => format!("{n} bytes"),
-    }
-}
-
 /// Every error in the chain, looking inside `io::Error`s too (their `source` skips the payload).
 fn chain<'a>(err: &'a (dyn StdError + 'static)) -> Vec<&'a (dyn StdError + 'static)> {
     let mut out = Vec::new();
@@ -149,90 +125,85 @@ fn deepest(chain: &[&(dyn StdError + 'static)]) -> String {
         .unwrap_or_else(|| "no detail".to_string())
 }
 
-/// Why a request got no response. Never quotes the URL (its query may carry a token).
-pub(super) fn transport(err: &reqwest::Error, url: &url::Url) -> String {
+/// Why a request got no response.
+pub(super) fn transport(err: &reqwest::Error, url: &url::Url) -> ProbeError {
     let host = url.host_str().unwrap_or_default();
     let chain = chain(err);
     if let Some(r) = find::<RedirectRefused>(&chain) {
-        return r.to_string();
+        return ProbeError::RedirectRefused(r.clone());
     }
     if let Some(t) = find::<rustls::Error>(&chain) {
-        return format!("TLS handshake failed: {}", tls_error(t, host));
+        return ProbeError::Tls {
+            detail: tls_error(t, host),
+        };
     }
-    let text: Vec<String> = chain.iter().map(|e| e.to_string()).collect();
-    if text.iter().any(|t| t.contains("dns error")) {
-        return format!(
-            "DNS lookup failed for {}",
-            crate::check::formats::printable(host)
-        );
+    // The resolver's error type is private to hyper-util; its text is the only mark it leaves.
+    if chain.iter().any(|e| e.to_string().contains("dns error")) {
+        return ProbeError::Dns {
+            host: printable(host),
+        };
     }
     for kind in io_kinds(&chain) {
         use std::io::ErrorKind as K;
         match kind {
-            K::ConnectionRefused => return "connection refused".to_string(),
-            K::ConnectionReset => return "connection reset by the server".to_string(),
-            K::ConnectionAborted => return "connection aborted".to_string(),
+            K::ConnectionRefused => return ProbeError::ConnectionRefused,
+            K::ConnectionReset => return ProbeError::ConnectionReset,
+            K::ConnectionAborted => return ProbeError::ConnectionAborted,
             K::HostUnreachable => {
-                return format!(
-                    "host {} unreachable",
-                    crate::check::formats::printable(host)
-                )
+                return ProbeError::HostUnreachable {
+                    host: printable(host),
+                }
             }
-            K::NetworkUnreachable => return "network unreachable".to_string(),
+            K::NetworkUnreachable => return ProbeError::NetworkUnreachable,
             K::UnexpectedEof if err.is_connect() && url.scheme() == "https" => {
-                return "connection closed during the TLS handshake".to_string()
+                return ProbeError::ClosedDuringTls
             }
             _ => {}
         }
     }
     if let Some(h) = find::<hyper::Error>(&chain) {
         if h.is_parse_too_large() {
-            return "response headers too large (or too many headers)".to_string();
+            return ProbeError::HeadersTooLarge;
         }
         if h.is_incomplete_message() {
-            return "connection closed before the response headers arrived".to_string();
+            return ProbeError::ClosedBeforeHeaders;
         }
         if h.is_parse() || h.is_parse_status() {
-            return format!("invalid HTTP response: {h}");
+            return ProbeError::InvalidResponse {
+                detail: h.to_string(),
+            };
         }
     }
-    let detail = crate::check::formats::printable(&deepest(&chain));
+    let detail = printable(&deepest(&chain));
     if err.is_connect() {
-        format!("connection failed: {detail}")
+        ProbeError::Connect { detail }
     } else {
-        format!("request failed: {detail}")
+        ProbeError::Request { detail }
     }
 }
 
 /// Why the body could not be read in full after `received` bytes.
-pub(super) fn body(err: &reqwest::Error, received: usize) -> String {
+pub(super) fn body(err: &reqwest::Error, received: usize) -> ProbeError {
     let chain = chain(err);
-    let got = describe_bytes(received);
     // Checked before `is_decode`: with decompression enabled reqwest calls every body error a
     // decode error, including the connection closing early.
-    if io_kinds(&chain).iter().any(|k| {
+    let closed_io = io_kinds(&chain).iter().any(|k| {
         matches!(
             k,
             std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::UnexpectedEof
         )
-    }) {
-        return format!("connection closed before the body ended ({got} received)");
+    });
+    let closed_http = find::<hyper::Error>(&chain)
+        .is_some_and(|h| h.is_incomplete_message() || h.is_body_write_aborted() || h.is_closed());
+    if closed_io || closed_http {
+        return ProbeError::ClosedDuringBody { received };
     }
-    if let Some(h) = find::<hyper::Error>(&chain) {
-        if h.is_incomplete_message() || h.is_body_write_aborted() || h.is_closed() {
-            return format!("connection closed before the body ended ({got} received)");
-        }
-    }
+    let detail = printable(&deepest(&chain));
     if err.is_decode() {
-        return format!(
-            "body could not be decompressed ({got} received): {}",
-            crate::check::formats::printable(&deepest(&chain))
-        );
+        ProbeError::Decompression { received, detail }
+    } else {
+        ProbeError::BodyRead { received, detail }
     }
-    format!(
-        "body read failed ({got} received): {}",
-        crate::check::formats::printable(&deepest(&chain))
-    )
 }
 
 fn tls_error(err: &rustls::Error, host: &str) -> String {
@@ -245,10 +216,7 @@ fn tls_error(err: &rustls::Error, host: &str) -> String {
             }
             C::UnknownIssuer => "self-signed certificate (unknown issuer)".to_string(),
             C::NotValidForName | C::NotValidForNameContext { .. } => {
-                format!(
-                    "certificate is not valid for {}",
-                    crate::check::formats::printable(host)
-                )
+                format!("certificate is not valid for {}", printable(host))
             }
             C::Revoked => "certificate revoked".to_string(),
             C::BadSignature => "certificate has a bad signature".to_string(),
@@ -257,37 +225,6 @@ fn tls_error(err: &rustls::Error, host: &str) -> String {
         rustls::Error::InvalidMessage(_) => "the server did not speak TLS".to_string(),
         rustls::Error::AlertReceived(alert) => format!("the server sent alert {alert:?}"),
         rustls::Error::NoCertificatesPresented => "the server sent no certificate".to_string(),
-        other => crate::check::formats::printable(&other.to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_naturally() {
-        for (d, want) in [
-            (Duration::from_secs(10), "10s"),
-            (Duration::from_millis(2500), "2.5s"),
-            (Duration::from_millis(250), "250ms"),
-            (Duration::from_secs(120), "120s"),
-        ] {
-            assert_eq!(describe_duration(d), want);
-        }
-    }
-
-    #[test]
-    fn byte_counts_are_exact() {
-        for (n, want) in [
-            (1024 * 1024, "1 MiB"),
-            (16 * 1024 * 1024, "16 MiB"),
-            (64 * 1024, "64 KiB"),
-            (1000, "1000 bytes"),
-            (1, "1 byte"),
-            (0, "0 bytes"),
-        ] {
-            assert_eq!(describe_bytes(n), want);
-        }
+        other => printable(&other.to_string()),
     }
 }

@@ -1,18 +1,18 @@
-//! seeds/004 (monitoring-health-service `/health/system`): `status` OK/DEGRADED/CRITICAL,
+//! The service lists (a monitoring service's `/health/system`): `status` OK/DEGRADED/CRITICAL,
 //! `services` and `infrastructure` as lists of names under `ok` / `degraded` / `down`,
 //! `critical_failures`, and `performance` numbers.
 
-use super::{
-    declared, join_reasons, measurements, printable, status_field, Format, Object, Parsed,
-};
+use super::fields::{declared, join_reasons, measurements, status_field};
+use super::shape::{Format, Object, Parsed};
 use crate::check::report::{ComponentResult, Status};
+use crate::check::text::{kind, printable};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 
 /// The groups whose lists name components.
 const GROUPS: [&str; 2] = ["services", "infrastructure"];
 
-/// Reads a seeds/004 body. Each listed name becomes a component; the list key is its status word
+/// Reads a service lists body. Each listed name becomes a component; the list key is its status word
 /// (`ok` PASS, `degraded` WARN, `down` FAIL, any other key an unknown word). `critical_failures`
 /// entries that name a component go into its reason; all of them go into the declared reason.
 /// `performance` numbers become the measurements of a PASS component named `performance`, so
@@ -32,7 +32,7 @@ pub(super) fn parse(object: &Object) -> Parsed {
                 status: Status::Fail,
                 reason: Some(format!(
                     "expected an object of ok/degraded/down lists, found {}",
-                    super::kind(other)
+                    kind(other)
                 )),
                 measurements: Vec::new(),
             }),
@@ -88,7 +88,7 @@ pub(super) fn parse(object: &Object) -> Parsed {
         ));
     }
     Parsed {
-        format: Format::SeedAggregator,
+        format: Format::ServiceLists,
         declared: Some(status),
         components,
     }
@@ -100,10 +100,7 @@ fn read_list(group: &str, word: &str, names: &Json, out: &mut Vec<ComponentResul
         out.push(ComponentResult {
             name: format!("{group}.{word}"),
             status: Status::Fail,
-            reason: Some(format!(
-                "expected a list of names, found {}",
-                super::kind(names)
-            )),
+            reason: Some(format!("expected a list of names, found {}", kind(names))),
             measurements: Vec::new(),
         });
         return;
@@ -128,7 +125,7 @@ fn read_list(group: &str, word: &str, names: &Json, out: &mut Vec<ComponentResul
             None => out.push(ComponentResult {
                 name: format!("{group}.{word}[{i}]"),
                 status: Status::Fail,
-                reason: Some(format!("expected a name, found {}", super::kind(entry))),
+                reason: Some(format!("expected a name, found {}", kind(entry))),
                 measurements: Vec::new(),
             }),
         }
@@ -168,13 +165,13 @@ mod tests {
     use crate::check::report::Value;
 
     fn parse_str(body: &str) -> Parsed {
-        parse(&crate::check::formats::test_object(body))
+        parse(&crate::check::formats::fields::test_object(body))
     }
 
     #[test]
-    fn reads_the_seed_example() {
+    fn reads_the_example() {
         let p = parse_str(include_str!(
-            "../../../tests/fixtures/formats/seed_aggregator/ok.json"
+            "../../../tests/fixtures/formats/service_lists/ok.json"
         ));
         let d = p.declared.unwrap();
         assert_eq!(
@@ -204,7 +201,7 @@ mod tests {
     #[test]
     fn maps_each_list_and_puts_critical_failures_in_reasons() {
         let p = parse_str(include_str!(
-            "../../../tests/fixtures/formats/seed_aggregator/critical.json"
+            "../../../tests/fixtures/formats/service_lists/critical.json"
         ));
         let d = p.declared.unwrap();
         assert_eq!(d.status, Status::Fail);

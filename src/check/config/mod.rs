@@ -1,0 +1,399 @@
+//! Configuration, in stages: the file's raw shape (`raw`, serde, unknown keys rejected) and the
+//! environment's (`env`, every `CANARY_*` setting in one struct, flags on top) are validated once
+//! into a [`Config`] (`model`), the only shape the rest of the canary sees. Defaults and limits
+//! live in `defaults`; `target` and `sections` check each part and report every problem together.
+//! The CLI, the Lambda and the demo all load through [`load`].
+
+mod defaults;
+pub mod env;
+mod error;
+mod model;
+mod problems;
+mod raw;
+mod sections;
+mod target;
+
+pub use defaults::{
+    DEFAULT_CANARY, DEFAULT_MAX_BODY_BYTES, DEFAULT_NAMESPACE, DEFAULT_TIMEOUT_SECONDS,
+    MAX_BODY_BYTES_LIMIT, MAX_TIMEOUT_SECONDS,
+};
+pub use env::{Overrides, Settings};
+pub use error::ConfigError;
+pub use model::{
+    AlertConfig, Config, Measurements, MetricsConfig, Publisher, Secret, StatusRange, Target,
+};
+
+use problems::Problems;
+use raw::{RawConfig, RawTarget};
+use std::collections::HashSet;
+
+/// Loads the configuration the way every entry point does: a config file path, else inline JSON
+/// (`CANARY_CONFIG`), else simple mode from the URL override. `env` resolves `${VAR}` in headers.
+pub fn load(
+    file: Option<&str>,
+    inline_json: Option<&str>,
+    overrides: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let raw = match (file, inline_json) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_string(),
+                source,
+            })?;
+            parse_raw(&text, &format!("file {path}"))?
+        }
+        (None, Some(json)) if !json.trim().is_empty() => parse_raw(json, "in CANARY_CONFIG")?,
+        _ => RawConfig::default(),
+    };
+    validate(raw, overrides, env)
+}
+
+fn parse_raw(text: &str, origin: &str) -> Result<RawConfig, ConfigError> {
+    raw::parse(text).map_err(|message| ConfigError::Syntax {
+        origin: origin.to_string(),
+        message,
+    })
+}
+
+/// Raw file + overrides → a validated [`Config`], or every problem at once.
+fn validate(
+    mut raw: RawConfig,
+    ov: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let mut p = Problems::under("");
+    if let Some(url) = &ov.url {
+        if raw.targets.is_empty() {
+            raw.targets.push(RawTarget {
+                url: url.clone(),
+                ..RawTarget::default()
+            });
+        } else {
+            p.note("give either a URL or a config with targets, not both");
+        }
+    }
+    if raw.targets.is_empty() {
+        return Err(ConfigError::Missing);
+    }
+    let canary = sections::canary(raw.canary, ov, &mut p);
+    let concurrency = sections::concurrency(raw.concurrency, &mut p);
+    let targets = validate_targets(raw.targets, ov.allow_http, env, &mut p);
+    let metrics = sections::metrics(raw.metrics, ov, &mut p);
+    let mut alerts = sections::alerts(raw.alerts, ov, &mut p);
+    alerts.hints = targets
+        .iter()
+        .filter(|t| !t.hints.is_empty())
+        .map(|t| (t.name.clone(), t.hints.clone()))
+        .collect();
+    if p.is_empty() {
+        Ok(Config {
+            canary,
+            targets,
+            concurrency,
+            metrics,
+            alerts,
+        })
+    } else {
+        Err(ConfigError::Invalid(p.into_messages()))
+    }
+}
+
+/// Every target validated, names unique; problems are recorded in target order.
+fn validate_targets(
+    raw: Vec<RawTarget>,
+    allow_http: bool,
+    env: &dyn Fn(&str) -> Option<String>,
+    p: &mut Problems,
+) -> Vec<Target> {
+    let mut seen = HashSet::new();
+    let mut targets = Vec::new();
+    for (i, t) in raw.into_iter().enumerate() {
+        match target::validate_target(i, t, allow_http, env) {
+            Ok(t) => {
+                if !seen.insert(t.name.clone()) {
+                    p.push(
+                        &format!("targets[{i}]"),
+                        format!("duplicate target name '{}': names must be unique (they are metric dimensions)", t.name),
+                    );
+                }
+                targets.push(t);
+            }
+            Err(messages) => p.extend(messages),
+        }
+    }
+    targets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::formats::Format;
+    use crate::check::report::Status;
+    use std::time::Duration;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn load_json(json: &str) -> Result<Config, ConfigError> {
+        load(None, Some(json), &Overrides::default(), &no_env)
+    }
+
+    fn errors_of(json: &str) -> String {
+        load_json(json).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn simple_mode_needs_only_a_url() {
+        let ov = Overrides {
+            url: Some("https://example.com/api/health/system".into()),
+            ..Overrides::default()
+        };
+        let c = load(None, None, &ov, &no_env).unwrap();
+        assert_eq!(c.canary, DEFAULT_CANARY);
+        assert_eq!(c.targets.len(), 1);
+        let t = &c.targets[0];
+        assert_eq!(t.name, "example.com");
+        assert_eq!(t.timeout, Duration::from_secs(10));
+        assert_eq!(t.retries, 1);
+        assert!(t.critical);
+        assert_eq!(
+            t.expected_statuses,
+            vec![StatusRange {
+                low: 200,
+                high: 299
+            }]
+        );
+        assert_eq!(c.metrics.namespace, "HealthCanary");
+        assert_eq!(c.alerts.reminder_minutes, 60);
+        assert_eq!(c.alerts.failure_threshold, 1);
+        assert!(!c.alerts.notify_warn);
+    }
+
+    #[test]
+    fn nothing_given_says_how_to_give_targets() {
+        let e = load(None, None, &Overrides::default(), &no_env).unwrap_err();
+        assert!(e.to_string().contains("--url or CANARY_URL"));
+    }
+
+    #[test]
+    fn full_mode_reads_every_field() {
+        let env = |k: &str| (k == "TOKEN").then(|| "s3cret".to_string());
+        let c = load(
+            None,
+            Some(
+                r#"{"canary":"prod","concurrency":4,
+                "targets":[{"name":"system","url":"https://x.example/h","method":"get",
+                  "headers":{"Authorization":"Bearer ${TOKEN}"},"timeout_seconds":2.5,
+                  "expected_status":[200,"3xx"],"format":"component_map",
+                  "conditions":["market_data.max_age_minutes < 30",{"expr":"trade_system.open_orders <= 50","severity":"warn"}],
+                  "critical":false,"retries":0,"hints":{"market_data":"restart the updater"}}],
+                "metrics":{"namespace":"Ops/Canary","measurements":["stale_symbols"],"publisher":"emf"},
+                "alerts":{"reminder_minutes":30,"notify_warn":true,"failure_threshold":2}}"#,
+            ),
+            &Overrides::default(),
+            &env,
+        )
+        .unwrap();
+        let t = &c.targets[0];
+        assert_eq!(t.headers[0].1.expose(), "Bearer s3cret");
+        assert_eq!(format!("{:?}", t.headers[0].1), "Secret(***)");
+        assert_eq!(t.format, Some(Format::ComponentMap));
+        assert_eq!(t.conditions.len(), 2);
+        assert_eq!(t.conditions[1].severity, Status::Warn);
+        assert!(!t.critical);
+        assert_eq!(
+            t.expected_statuses[1],
+            StatusRange {
+                low: 300,
+                high: 399
+            }
+        );
+        assert_eq!(
+            c.metrics.measurements,
+            Measurements::Only(vec!["stale_symbols".into()])
+        );
+        assert_eq!(c.metrics.publisher, Publisher::Emf);
+        assert_eq!(c.alerts.failure_threshold, 2);
+    }
+
+    #[test]
+    fn each_invalid_value_is_named_with_what_to_fix() {
+        let cases = [
+            (
+                r#"{"targets":[{"url":"https://a/","timout_seconds":3}]}"#,
+                "unknown field `timout_seconds`",
+            ),
+            (
+                r#"{"targets":[{"name":"a","url":"https://a/"},{"name":"a","url":"https://b/"}]}"#,
+                "duplicate target name 'a'",
+            ),
+            (
+                r#"{"targets":[{"url":"ftp://a/"}]}"#,
+                "must be an http:// or https:// URL",
+            ),
+            (r#"{"targets":[{"url":"not a url"}]}"#, "is not a URL"),
+            (
+                r#"{"targets":[{"url":"https://a/","timeout_seconds":0}]}"#,
+                "timeout_seconds: 0 is out of range",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","timeout_seconds":600}]}"#,
+                "timeout_seconds: 600 is out of range",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","expected_status":[99]}]}"#,
+                "is not an HTTP status",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","format":"yaml"}]}"#,
+                "'yaml' is not a format",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","conditions":["x <"]}]}"#,
+                "conditions[0]",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","headers":{"X":"${NOPE}"}}]}"#,
+                "references ${NOPE}, which is not set",
+            ),
+            (
+                r#"{"targets":[{"url":"http://example.com/"}]}"#,
+                "plain http to 'example.com' is refused",
+            ),
+            (
+                r#"{"targets":[{"url":"https://u:p@a/"}]}"#,
+                "credentials in the URL",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","retries":9}]}"#,
+                "retries: 9 is out of range",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/"}],"concurrency":0}"#,
+                "concurrency: 0 is out of range",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/"}],"metrics":{"namespace":"AWS/Lambda"}}"#,
+                "not a valid CloudWatch namespace",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/"}],"alerts":{"failure_threshold":0}}"#,
+                "failure_threshold: 0 is out of range",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/"}],"alerts":{"topic_arn":"my-topic"}}"#,
+                "is not an SNS topic ARN",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","method":"DELETE"}]}"#,
+                "'DELETE' is not supported",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","ca_file":"/nonexistent/ca.pem"}]}"#,
+                "targets[0].ca_file: cannot read '/nonexistent/ca.pem'",
+            ),
+            (
+                r#"{"targets":[{"url":"https://a/","ca_file":"Cargo.toml"}]}"#,
+                "holds no PEM certificate",
+            ),
+            (r#"{"targets":"#, "invalid config in CANARY_CONFIG"),
+        ];
+        for (json, want) in cases {
+            let e = errors_of(json);
+            assert!(e.contains(want), "{json}\n=> {e}");
+        }
+    }
+
+    #[test]
+    fn all_errors_are_reported_together() {
+        let e = errors_of(r#"{"targets":[{"url":"ftp://a/","retries":9}],"concurrency":0}"#);
+        assert!(
+            e.contains("ftp://") && e.contains("retries") && e.contains("concurrency"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn plain_http_is_allowed_to_loopback_or_when_opted_in() {
+        assert!(load_json(r#"{"targets":[{"url":"http://127.0.0.1:8080/h"}]}"#).is_ok());
+        assert!(load_json(r#"{"targets":[{"url":"http://localhost/h"}]}"#).is_ok());
+        assert!(load_json(r#"{"targets":[{"url":"http://[::1]/h"}]}"#).is_ok());
+        assert!(
+            load_json(r#"{"targets":[{"url":"http://example.com/","allow_http":true}]}"#).is_ok()
+        );
+        let ov = Overrides {
+            url: Some("http://example.com/".into()),
+            allow_http: true,
+            ..Overrides::default()
+        };
+        assert!(load(None, None, &ov, &no_env).is_ok());
+    }
+
+    #[test]
+    fn env_overrides_beat_the_file() {
+        let ov = Overrides {
+            namespace: Some("Other".into()),
+            reminder_minutes: Some("15".into()),
+            notify_warn: Some("true".into()),
+            measurements: Some("none".into()),
+            topic_arn: Some("arn:aws:sns:us-east-1:000000000000:t".into()),
+            ..Overrides::default()
+        };
+        let c = load(
+            None,
+            Some(r#"{"targets":[{"url":"https://a/"}],"alerts":{"reminder_minutes":60}}"#),
+            &ov,
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(c.metrics.namespace, "Other");
+        assert_eq!(c.alerts.reminder_minutes, 15);
+        assert!(c.alerts.notify_warn);
+        assert_eq!(c.metrics.measurements, Measurements::None);
+        assert!(c.alerts.topic_arn.is_some());
+        let bad = Overrides {
+            reminder_minutes: Some("soon".into()),
+            ..Overrides::default()
+        };
+        let e = load(
+            None,
+            Some(r#"{"targets":[{"url":"https://a/"}]}"#),
+            &bad,
+            &no_env,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("'soon' is not a whole number"));
+    }
+
+    #[test]
+    fn url_and_config_targets_together_is_an_error() {
+        let ov = Overrides {
+            url: Some("https://a/".into()),
+            ..Overrides::default()
+        };
+        let e = load(
+            None,
+            Some(r#"{"targets":[{"url":"https://b/"}]}"#),
+            &ov,
+            &no_env,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("not both"));
+    }
+
+    #[test]
+    fn missing_file_names_the_path() {
+        let e = load(
+            Some("/nonexistent/canary.json"),
+            None,
+            &Overrides::default(),
+            &no_env,
+        )
+        .unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("cannot read config file /nonexistent/canary.json"));
+    }
+}

@@ -1,0 +1,101 @@
+//! The config file's shape as serde reads it (stage one): every field optional where it has a
+//! default, unknown keys rejected so a typo never silently does nothing. No I/O, no checks.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The whole file (or `CANARY_CONFIG`).
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub canary: Option<String>,
+    #[serde(default)]
+    pub targets: Vec<RawTarget>,
+    pub concurrency: Option<usize>,
+    #[serde(default)]
+    pub metrics: RawMetrics,
+    #[serde(default)]
+    pub alerts: RawAlerts,
+}
+
+/// `metrics`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMetrics {
+    pub namespace: Option<String>,
+    pub measurements: Option<RawMeasurements>,
+    pub publisher: Option<String>,
+}
+
+/// `metrics.measurements`: `"all"`, `"none"`, a comma-separated word, or a list of names.
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+pub(super) enum RawMeasurements {
+    Word(String),
+    List(Vec<String>),
+}
+
+/// `alerts`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlerts {
+    pub topic_arn: Option<String>,
+    pub reminder_minutes: Option<u32>,
+    pub notify_warn: Option<bool>,
+    pub failure_threshold: Option<u32>,
+    pub interval_minutes: Option<u32>,
+}
+
+/// One entry of `targets`.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTarget {
+    pub name: Option<String>,
+    pub url: String,
+    pub method: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub timeout_seconds: Option<f64>,
+    pub expected_status: Option<Vec<RawStatus>>,
+    pub format: Option<String>,
+    #[serde(default)]
+    pub conditions: Vec<RawCondition>,
+    pub critical: Option<bool>,
+    pub retries: Option<u32>,
+    pub retry_delay_ms: Option<u64>,
+    pub max_body_bytes: Option<usize>,
+    pub allow_http: Option<bool>,
+    #[serde(default)]
+    pub hints: BTreeMap<String, String>,
+    pub ca_file: Option<String>,
+}
+
+/// One entry of `expected_status`: a code (`200`) or a pattern (`"200"`, `"2xx"`).
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+pub(super) enum RawStatus {
+    Code(u16),
+    Pattern(String),
+}
+
+/// One entry of `conditions`: the expression alone, or with a severity.
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+pub(super) enum RawCondition {
+    Expr(String),
+    Full(RawConditionFull),
+}
+
+/// `{"expr": …, "severity": …}`.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConditionFull {
+    pub expr: String,
+    #[serde(default)]
+    pub severity: Option<String>,
+}
+
+/// Parses the JSON text; `Err` is serde's message (with line and column).
+pub(super) fn parse(text: &str) -> Result<RawConfig, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
