@@ -21,10 +21,14 @@ pub const TIMEOUT_SECONDS_RANGE: std::ops::RangeInclusive<u64> = 1..=300;
 /// The AWS clients, built once at init and reused across invocations.
 #[derive(Clone, Debug)]
 pub struct Aws {
-    /// CloudWatch (metrics, and alert state read-back).
+    /// CloudWatch (metrics).
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     /// SNS (alerts).
     pub sns: aws_sdk_sns::Client,
+    /// DynamoDB (alert state, incidents, silences).
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// How long one AWS call may take, retries included (the run's time budget counts it).
+    pub timeout: Duration,
 }
 
 impl Aws {
@@ -63,6 +67,8 @@ impl Aws {
         Aws {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&shared),
             sns: aws_sdk_sns::Client::new(&shared),
+            dynamodb: aws_sdk_dynamodb::Client::new(&shared),
+            timeout: operation,
         }
     }
 }

@@ -6,11 +6,13 @@ use crate::aws::Aws;
 use crate::check::config::env::process_env;
 use crate::check::config::{self, Config, Settings};
 use crate::check::report::{Report, Status};
+use crate::sinks::alert::budget;
 use crate::sinks::{self, Delivery};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use std::str::FromStr;
+use std::time::{Duration, Instant, SystemTime};
 use tracing::{debug, info, warn};
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 
@@ -145,6 +147,15 @@ impl Canary {
             &process_env,
         )
         .map_err(|e| e.to_string());
+        let aws = Aws::from_settings(settings).await;
+        let config = config.and_then(|c| {
+            fits_function_timeout(
+                &c,
+                settings.function_timeout_seconds.as_deref(),
+                aws.timeout,
+            )
+            .map(|()| c)
+        });
         if let Err(e) = &config {
             warn!(error = %e, "invalid canary configuration; every invocation will report it");
         }
@@ -152,13 +163,19 @@ impl Canary {
         Canary {
             config,
             client,
-            aws: Aws::from_settings(settings).await,
+            aws,
         }
     }
 
     /// One invocation: check, deliver, summarise. Any JSON payload is accepted (the scheduled
-    /// event's id and time are only logged).
-    pub async fn handle(&self, event: serde_json::Value) -> Result<Summary, CanaryError> {
+    /// event's id and time are only logged). `deadline` is the invocation's (Lambda's context,
+    /// Unix milliseconds): probing gets what is left once the alert path's AWS calls are
+    /// reserved, and no notice is claimed that could not be sent and recorded in time.
+    pub async fn handle(
+        &self,
+        event: serde_json::Value,
+        deadline: Option<SystemTime>,
+    ) -> Result<Summary, CanaryError> {
         if let Ok(e) = serde_json::from_value::<EventBridgeEvent>(event) {
             debug!(event_id = ?e.id, time = ?e.time, detail_type = %e.detail_type, "scheduled event");
         }
@@ -170,8 +187,18 @@ impl Canary {
             .client
             .as_ref()
             .map_err(|e| CanaryError::HttpClient(e.clone()))?;
-        let report = crate::check::run_check(config, client).await;
-        let delivery = sinks::deliver(config, &report, &self.aws).await;
+        let remaining = deadline.map(|d| d.duration_since(SystemTime::now()).unwrap_or_default());
+        let budget = remaining.map(|r| budget::probe_budget(r, self.aws.timeout));
+        let ends = remaining.map(|r| Instant::now() + r);
+        if let (Some(r), Some(b)) = (remaining, budget) {
+            debug!(
+                remaining_ms = r.as_millis() as u64,
+                probe_budget_ms = b.as_millis() as u64,
+                "time budget"
+            );
+        }
+        let report = crate::check::run_check(config, client, budget).await;
+        let delivery = sinks::deliver(config, &report, &self.aws, ends).await;
         let summary = Summary::new(&report, &delivery);
         info!(
             canary = %summary.canary,
@@ -190,6 +217,21 @@ impl Canary {
         }
         Ok(summary)
     }
+}
+
+/// Whether the configuration's slowest probe and the alert path after it fit the function
+/// timeout (`CANARY_FUNCTION_TIMEOUT_SECONDS`, which the template sets); unknown timeout, no
+/// check. `Err` names the numbers.
+fn fits_function_timeout(
+    config: &Config,
+    function_timeout: Option<&str>,
+    aws_timeout: Duration,
+) -> Result<(), String> {
+    let Some(text) = function_timeout else {
+        return Ok(());
+    };
+    let timeout = budget::function_timeout(text)?;
+    budget::check_fits(&config.targets, aws_timeout, timeout).map_err(|e| e.to_string())
 }
 
 /// Sets up logging once, following Lambda's advanced logging controls the way

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use health_canary::check::report::Status;
-use health_canary::sinks::alert::engine::{self, Notifier, Outgoing, PublishError, RunContext};
+use health_canary::sinks::alert::engine::{self, Notifier, NotifyError, Outgoing, RunContext};
 use health_canary::sinks::alert::memory::MemoryStore;
 use health_canary::sinks::alert::record::{IncidentRecord, NoticeDetail, NoticeKind, TargetRecord};
 use health_canary::sinks::alert::settings::{Flapping, Settings};
@@ -180,17 +180,17 @@ struct FakeSns<'a> {
 }
 
 impl Notifier for FakeSns<'_> {
-    async fn publish(&self, out: &Outgoing<'_>) -> Result<String, PublishError> {
+    async fn publish(&self, out: &Outgoing<'_>) -> Result<String, NotifyError> {
         maybe_pause(self.world).await;
         let result = {
             let mut w = lock(self.world);
             let f = w.faults;
             let (accepted, result) = if w.roll(f.publish_rejected) {
-                (false, Err(PublishError::Rejected("injected".into())))
+                (false, Err(NotifyError::Rejected("injected".into())))
             } else if w.roll(f.publish_lost) {
-                (false, Err(PublishError::Unknown("injected".into())))
+                (false, Err(NotifyError::Unknown("injected".into())))
             } else if w.roll(f.publish_accepted_then_timeout) {
-                (true, Err(PublishError::Unknown("injected".into())))
+                (true, Err(NotifyError::Unknown("injected".into())))
             } else {
                 (true, Ok(format!("m{}", w.attempts.len())))
             };
@@ -502,6 +502,7 @@ fn start_run<'a>(
             checked_at,
             now,
             settings,
+            claim_until: None,
         };
         engine::run(store, &sns, &ctx, &observations).await
     })

@@ -386,8 +386,10 @@ fn function_environment_uses_only_variables_the_code_reads() {
         "CANARY_NAME",
         "CANARY_NAMESPACE",
         "CANARY_TOPIC_ARN",
-        "CANARY_INTERVAL_MINUTES",
+        "CANARY_STATE_TABLE",
         "CANARY_FAILURE_THRESHOLD",
+        "CANARY_RECOVERY_THRESHOLD",
+        "CANARY_FUNCTION_TIMEOUT_SECONDS",
         "CANARY_REMINDER_MINUTES",
         "CANARY_NOTIFY_WARN",
         "CANARY_MEASUREMENTS",
@@ -484,8 +486,14 @@ fn function_policy_is_least_privilege() {
                     "PutMetricData must be limited with cloudwatch:namespace = !Ref Namespace: {s:?}"
                 );
             }
-            // GetMetricData supports no resource-level permissions.
-            ["cloudwatch:GetMetricData"] => assert!(star),
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"] => {
+                let (tag, args) = tagged(&s["Resource"]).expect("the table's ARN");
+                assert_eq!(
+                    (tag.as_str(), args.as_str()),
+                    ("GetAtt", Some("StateTable.Arn")),
+                    "only the state table: {s:?}"
+                );
+            }
             ["sns:Publish"] => {
                 let (tag, args) = tagged(&s["Resource"]).expect("Publish resource is !If");
                 assert_eq!(tag, "If");
@@ -508,8 +516,10 @@ fn function_policy_is_least_privilege() {
         }
     }
     let want: BTreeSet<String> = [
-        "cloudwatch:GetMetricData",
         "cloudwatch:PutMetricData",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "sns:Publish",
@@ -521,7 +531,7 @@ fn function_policy_is_least_privilege() {
 }
 
 #[test]
-fn phones_get_only_fail_and_resolved() {
+fn phones_get_only_what_opens_or_closes_an_incident() {
     let t = load("template.yaml");
     let sms = &t["Resources"]["SmsSubscription"]["Properties"];
     assert_eq!(sms["Protocol"].as_str(), Some("sms"));
@@ -532,7 +542,39 @@ fn phones_get_only_fail_and_resolved() {
         .iter()
         .filter_map(Value::as_str)
         .collect();
-    assert_eq!(severities, ["FAIL", "RESOLVED"]);
+    assert_eq!(severities, ["FAIL", "FLAPPING", "RESOLVED"]);
+}
+
+#[test]
+fn the_default_function_timeout_fits_the_default_target_and_the_alert_path() {
+    use health_canary::check::config::{self, Overrides};
+    use health_canary::sinks::alert::budget::check_fits;
+    let t = load("template.yaml");
+    let timeout: u64 = param_default(&t, "TimeoutSeconds")
+        .parse()
+        .expect("TimeoutSeconds is a number");
+    let function = &t["Resources"]["Function"]["Properties"];
+    assert!(is_ref_to(&function["Timeout"], "TimeoutSeconds"));
+    assert!(is_ref_to(
+        &function["Environment"]["Variables"]["CANARY_FUNCTION_TIMEOUT_SECONDS"],
+        "TimeoutSeconds"
+    ));
+    let defaults = config::load(
+        None,
+        None,
+        &Overrides {
+            url: Some("https://example.com/health".into()),
+            ..Overrides::default()
+        },
+        &|_| None,
+    )
+    .expect("simple mode");
+    check_fits(
+        &defaults.targets,
+        health_canary::aws::OPERATION_TIMEOUT,
+        std::time::Duration::from_secs(timeout),
+    )
+    .expect("the default target fits the default function timeout");
 }
 
 #[test]

@@ -6,6 +6,7 @@ use crate::sinks::alert::record::{Incident, IncidentRecord, TargetRecord};
 use crate::sinks::alert::silence::{Scope, Silence};
 use crate::sinks::alert::store::{changed_incidents, SaveError, Store, StoreError};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -71,6 +72,44 @@ impl DynamoStore {
         }
     }
 
+    /// Writes the target item (under its condition) and its changed incident items in one
+    /// transaction; a failed condition or a concurrent transaction on the item is a conflict.
+    async fn transact(
+        &self,
+        item: Item,
+        condition: Condition,
+        incidents: Vec<Item>,
+    ) -> Result<(), SaveError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(Some(condition.names))
+            .set_expression_attribute_values(condition.values)
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut writes = vec![TransactWriteItem::builder().put(put).build()];
+        for incident in incidents {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(incident))
+                .build()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            writes.push(TransactWriteItem::builder().put(put).build());
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if raced(&e) => Err(SaveError::Conflict),
+            Err(e) => Err(unavailable(e).into()),
+        }
+    }
+
     fn target_item(
         &self,
         canary: &str,
@@ -102,6 +141,21 @@ impl DynamoStore {
         }
         item
     }
+}
+
+/// Whether a transaction failed because another run got there first: a failed condition, or
+/// another transaction on the item in flight. Either way, re-read.
+fn raced<R>(e: &SdkError<TransactWriteItemsError, R>) -> bool {
+    let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error()
+    else {
+        return false;
+    };
+    c.cancellation_reasons().iter().any(|r| {
+        matches!(
+            r.code(),
+            Some("ConditionalCheckFailed" | "TransactionConflict")
+        )
+    })
 }
 
 /// The sort key of an incident: zero-padded start so incidents list in time order.
@@ -280,52 +334,7 @@ impl Store for DynamoStore {
                 Err(e) => Err(unavailable(e).into()),
             };
         }
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition.expression)
-            .set_expression_attribute_names(Some(condition.names))
-            .set_expression_attribute_values(condition.values)
-            .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut writes = vec![TransactWriteItem::builder().put(put).build()];
-        for incident in incidents {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(incident))
-                .build()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            writes.push(TransactWriteItem::builder().put(put).build());
-        }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                // A failed condition, or another transaction on the item in flight: either way
-                // another run got there first; re-read.
-                let raced = e
-                    .as_service_error()
-                    .and_then(|e| match e {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => Some(c),
-                        _ => None,
-                    })
-                    .is_some_and(|c| {
-                        c.cancellation_reasons().iter().any(|r| {
-                            matches!(r.code(), Some("ConditionalCheckFailed" | "TransactionConflict"))
-                        })
-                    });
-                if raced {
-                    Err(SaveError::Conflict)
-                } else {
-                    Err(unavailable(e).into())
-                }
-            }
-        }
+        self.transact(item, condition, incidents).await
     }
 
     async fn silences(&self, canary: &str) -> Result<Vec<Silence>, StoreError> {

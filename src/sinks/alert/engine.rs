@@ -18,13 +18,21 @@ pub const MAX_RACES: u32 = 8;
 
 /// Why a publish did not go through.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum PublishError {
-    /// SNS definitely did not accept it (validation, authorization, not found): nobody got it.
+pub enum NotifyError {
+    /// SNS definitely did not accept it (validation, authorization, throttling answered, no
+    /// request made at all): nobody got it.
     #[error("rejected: {0}")]
     Rejected(String),
     /// It may or may not have been accepted (timeout, connection lost after sending).
     #[error("outcome unknown: {0}")]
     Unknown(String),
+}
+
+impl NotifyError {
+    /// Whether SNS may have published the message despite the error (a resend may repeat it).
+    pub fn may_have_published(&self) -> bool {
+        matches!(self, NotifyError::Unknown(_))
+    }
 }
 
 /// A notice on its way out, with what the message must say about its delivery.
@@ -40,6 +48,8 @@ pub struct Outgoing<'a> {
     pub late: bool,
     /// An earlier attempt may have reached SNS: the message says it may repeat one.
     pub maybe_repeat: bool,
+    /// When it is sent (the run's delivery time).
+    pub now: DateTime<Utc>,
 }
 
 /// Where notices go (SNS in AWS; a recorder in the demo and the simulation).
@@ -48,7 +58,7 @@ pub trait Notifier: Send + Sync {
     fn publish(
         &self,
         out: &Outgoing<'_>,
-    ) -> impl Future<Output = Result<String, PublishError>> + Send;
+    ) -> impl Future<Output = Result<String, NotifyError>> + Send;
 }
 
 /// What went wrong for one target in one run; nothing is lost by any of these (the state and
@@ -67,7 +77,7 @@ pub enum AlertError {
         /// The notice's kind word.
         kind: &'static str,
         /// Why.
-        error: PublishError,
+        error: NotifyError,
     },
 }
 
@@ -112,6 +122,17 @@ pub struct RunContext<'a> {
     pub now: DateTime<Utc>,
     /// The engine's settings.
     pub settings: &'a Settings,
+    /// After this instant no further notice is claimed (the invocation's deadline, less the time
+    /// one publish and its record take); what is left goes out with the next run.
+    pub claim_until: Option<std::time::Instant>,
+}
+
+impl RunContext<'_> {
+    /// Whether there is still time to claim and deliver another notice.
+    fn may_claim(&self) -> bool {
+        self.claim_until
+            .is_none_or(|until| std::time::Instant::now() < until)
+    }
 }
 
 /// Runs the engine for every observed target, concurrently. Silences are read once; when they
@@ -208,7 +229,7 @@ async fn apply_and_claim<S: Store>(
             .filter(|n| !current.outbox.iter().any(|o| o.id == n.id))
             .map(|n| n.id.clone())
             .collect();
-        let claimed = if silenced_now {
+        let claimed = if silenced_now || !ctx.may_claim() {
             None
         } else {
             outbox::claim_next(&mut next, ctx.now, ctx.settings.lease)
@@ -247,6 +268,7 @@ async fn deliver<S: Store, N: Notifier>(
             notice: &c.notice,
             late: !fresh.contains(&c.notice.id),
             maybe_repeat: c.maybe_repeat,
+            now: ctx.now,
         };
         let kind = c.notice.kind;
         match notifier.publish(&outgoing).await {
@@ -262,7 +284,7 @@ async fn deliver<S: Store, N: Notifier>(
                 let silenced = out.silenced;
                 let result = record_outcome(store, ctx, name, record, |r| {
                     outbox::delivered(r, &id);
-                    if silenced {
+                    if silenced || !ctx.may_claim() {
                         None
                     } else {
                         outbox::claim_next(r, ctx.now, ctx.settings.lease)
@@ -281,7 +303,7 @@ async fn deliver<S: Store, N: Notifier>(
                 }
             }
             Err(error) => {
-                let definite = matches!(error, PublishError::Rejected(_));
+                let definite = !error.may_have_published();
                 out.errors.push(AlertError::Publish {
                     kind: kind.as_str(),
                     error,

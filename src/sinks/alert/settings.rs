@@ -1,25 +1,19 @@
 //! The alert engine's settings as typed values: thresholds, reminders, flapping, the delivery
-//! lease, retention and weekly maintenance windows. Plain data; the config maps onto it.
+//! lease, retention and weekly maintenance windows. Plain data; the config maps onto it (the
+//! defaults a user can change live in `check::config::defaults`).
 
+use crate::check::config::defaults::{
+    DEFAULT_FAILURE_THRESHOLD, DEFAULT_FLAP_CHANGES, DEFAULT_FLAP_WINDOW_MINUTES,
+    DEFAULT_NOTIFY_WARN, DEFAULT_RECOVERY_THRESHOLD, DEFAULT_REMINDER_MINUTES,
+};
 use crate::sinks::alert::silence::MaintenanceWindow;
 use chrono::Duration;
 
-/// Default failing runs in a row before FAIL: the first failing run pages (as before v2).
-pub const DEFAULT_FAILURE_THRESHOLD: u32 = 1;
-/// Default non-failing runs in a row before RESOLVED: the first good run resolves (as before v2).
-pub const DEFAULT_RECOVERY_THRESHOLD: u32 = 1;
-/// Default minutes between REMINDERs while an incident is open.
-pub const DEFAULT_REMINDER_MINUTES: i64 = 60;
-/// Default flapping window. Nagios judges flapping over the last 21 checks; at the usual
-/// 5-minute schedule an hour is 12 of them, and an hour is also what an operator thinks in.
-pub const DEFAULT_FLAP_WINDOW_MINUTES: i64 = 60;
-/// Default changes (failing ↔ not failing) within the window that count as flapping. Five in an
-/// hour is three short outages: more than that and FAIL/RESOLVED pairs stop carrying news.
-pub const DEFAULT_FLAP_CHANGES: u32 = 5;
-/// Default delivery lease: how long a run owns a notice it is publishing. Longer than one SNS
-/// call with its retries (10 s by default), shorter than the shortest schedule interval, so a
-/// run that died mid-publish leaves the notice to the very next run.
-pub const DEFAULT_LEASE_SECONDS: i64 = 45;
+/// Default delivery lease: how long a run owns a notice it is publishing; see [`lease_for`]
+/// (this is its value for the default 10 s AWS operation timeout).
+pub const DEFAULT_LEASE_SECONDS: i64 = 25;
+/// Time a lease keeps beyond the two AWS calls it covers (scheduling, clock differences).
+pub const LEASE_MARGIN_SECONDS: i64 = 5;
 /// Default time a closed incident or an expired silence stays in the table before its TTL.
 pub const DEFAULT_RETENTION_DAYS: i64 = 90;
 /// Scheduler jitter tolerated when a reminder falls due: EventBridge fires a few seconds either
@@ -38,7 +32,7 @@ pub struct Flapping {
 impl Default for Flapping {
     fn default() -> Self {
         Flapping {
-            window: Duration::minutes(DEFAULT_FLAP_WINDOW_MINUTES),
+            window: Duration::minutes(i64::from(DEFAULT_FLAP_WINDOW_MINUTES)),
             changes: DEFAULT_FLAP_CHANGES,
         }
     }
@@ -70,14 +64,22 @@ impl Default for Settings {
         Settings {
             failure_threshold: DEFAULT_FAILURE_THRESHOLD,
             recovery_threshold: DEFAULT_RECOVERY_THRESHOLD,
-            reminder: Some(Duration::minutes(DEFAULT_REMINDER_MINUTES)),
-            notify_warn: false,
+            reminder: Some(Duration::minutes(i64::from(DEFAULT_REMINDER_MINUTES))),
+            notify_warn: DEFAULT_NOTIFY_WARN,
             flapping: Some(Flapping::default()),
             lease: Duration::seconds(DEFAULT_LEASE_SECONDS),
             retention: Duration::days(DEFAULT_RETENTION_DAYS),
             maintenance: Vec::new(),
         }
     }
+}
+
+/// The delivery lease for AWS calls of up to `aws_timeout` each: a run owns the notice it is
+/// publishing for the Publish and the write that records it, plus a margin, so no other run
+/// sends it meanwhile; a run that died mid-publish leaves it to the first run after that.
+pub fn lease_for(aws_timeout: std::time::Duration) -> Duration {
+    let calls = Duration::from_std(aws_timeout * 2).unwrap_or(Duration::MAX);
+    calls + Duration::seconds(LEASE_MARGIN_SECONDS)
 }
 
 impl Settings {
@@ -89,5 +91,22 @@ impl Settings {
     /// The recovery threshold, never below 1.
     pub fn recovery_threshold(&self) -> u32 {
         self.recovery_threshold.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lease_covers_a_publish_and_its_record_and_follows_the_aws_timeout() {
+        assert_eq!(
+            lease_for(std::time::Duration::from_secs(10)),
+            Duration::seconds(DEFAULT_LEASE_SECONDS)
+        );
+        assert_eq!(
+            lease_for(std::time::Duration::from_secs(3)),
+            Duration::seconds(11)
+        );
     }
 }
