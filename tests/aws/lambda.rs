@@ -225,7 +225,9 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
     } = invoke_fresh(
         &env,
         &event,
-        Duration::from_secs(60),
+        // Every AWS call gets LocalStack's 60 s and the alert path keeps five: probing needs
+        // a deadline further out than the template's.
+        Duration::from_secs(600),
         Duration::from_secs(300),
     )
     .await;
@@ -330,7 +332,7 @@ async fn invalid_configuration_is_reported_on_every_invocation_as_canary_config_
     };
     for _ in 0..2 {
         let err = canary
-            .handle(serde_json::json!({"anything": true}))
+            .handle(serde_json::json!({"anything": true}), None)
             .await
             .unwrap_err();
         let d = Diagnostic::from(err);
@@ -355,7 +357,7 @@ async fn unreachable_cloudwatch_fails_the_invocation_as_canary_delivery_failed()
         .build();
     let aws = Aws {
         cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cw_conf),
-        sns: aws_sdk_sns::Client::new(&shared),
+        ..crate::metrics::test_aws().await
     };
     let overrides = Overrides {
         url: Some(service.url()),
@@ -369,7 +371,7 @@ async fn unreachable_cloudwatch_fails_the_invocation_as_canary_delivery_failed()
         aws,
     };
     let err = canary
-        .handle(serde_json::json!({"detail-type": "Scheduled Event"}))
+        .handle(serde_json::json!({"detail-type": "Scheduled Event"}), None)
         .await
         .unwrap_err();
     let CanaryError::DeliveryFailed(detail) = &err else {

@@ -1,9 +1,11 @@
-//! Integration tests against LocalStack (started by scripts/test): metrics read back, alerts
-//! delivered to SQS, templates deployed, the real Lambda runtime loop, AWS faults.
+//! Integration tests against LocalStack and moto (started by scripts/test): metrics read back,
+//! alerts delivered to SQS with their state in DynamoDB, alert runs in fresh Lambda processes,
+//! templates deployed, the real Lambda runtime loop, AWS faults.
 
 #[path = "../support/mod.rs"]
 mod support;
 
+mod alert_runs;
 mod alerts;
 mod faults;
 mod infra;

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use health_canary::check::report::Status;
 use health_canary::sinks::alert::dynamo::{self, DynamoStore};
-use health_canary::sinks::alert::engine::{self, Notifier, Outgoing, PublishError, RunContext};
+use health_canary::sinks::alert::engine::{self, Notifier, NotifyError, Outgoing, RunContext};
 use health_canary::sinks::alert::record::{Incident, NoticeDetail, NoticeKind, TargetRecord};
 use health_canary::sinks::alert::settings::Settings;
 use health_canary::sinks::alert::silence::{Scope, Silence};
@@ -43,6 +43,11 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key]
         .as_str()
         .unwrap_or_else(|| panic!("StateTable: {key} is not a string: {v:?}"))
+}
+
+/// A new state table in moto, created from the template's definition; returns its name.
+pub async fn new_table() -> String {
+    table_from_template(&client().await).await
 }
 
 /// Creates a table from `template.yaml`'s `StateTable` properties (keys, billing, TTL, point-in-
@@ -147,9 +152,9 @@ impl Recorder {
 }
 
 impl Notifier for Recorder {
-    async fn publish(&self, out: &Outgoing<'_>) -> Result<String, PublishError> {
+    async fn publish(&self, out: &Outgoing<'_>) -> Result<String, NotifyError> {
         if *self.refuse.lock().unwrap() {
-            return Err(PublishError::Rejected("topic unavailable".into()));
+            return Err(NotifyError::Rejected("topic unavailable".into()));
         }
         let mut sent = self.sent.lock().unwrap();
         sent.push((
@@ -175,6 +180,7 @@ async fn run_on(
         checked_at: when,
         now: when,
         settings: &settings,
+        claim_until: None,
     };
     let obs: Vec<(String, Observation)> = failing
         .iter()
