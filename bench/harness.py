@@ -477,6 +477,35 @@ def create_topic(localstack, name):
     return m.group(1)
 
 
+def create_state_table(dynamodb, name):
+    """Creates the alert state table (the template's key schema) on moto; returns its name."""
+    body = json.dumps({
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+    }).encode()
+    req = urllib.request.Request(
+        dynamodb + "/",
+        data=body,
+        headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "DynamoDB_20120810.CreateTable",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request,"
+            " SignedHeaders=host, Signature=0",
+        },
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        resp.read()
+    return name
+
+
 def start_server(binary):
     proc = subprocess.Popen([binary], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
@@ -496,7 +525,7 @@ def server_stats(base, pid):
     return stats
 
 
-def canary_config(name, base, targets, failing, topic, namespace):
+def canary_config(name, base, targets, failing, topic, namespace, table=None):
     cfg = {
         "canary": name,
         "targets": [
@@ -506,7 +535,7 @@ def canary_config(name, base, targets, failing, topic, namespace):
         "metrics": {"namespace": namespace},
     }
     if topic:
-        cfg["alerts"] = {"topic_arn": topic}
+        cfg["alerts"] = {"topic_arn": topic, "state_table": table}
     return cfg
 
 
@@ -628,6 +657,7 @@ def main():
     p.add_argument("--canary", required=True, help="the health-canary-lambda binary")
     p.add_argument("--server", required=True, help="the sample-service binary")
     p.add_argument("--localstack", required=True, help="LocalStack endpoint URL")
+    p.add_argument("--dynamodb", required=True, help="moto endpoint URL (the alert state table)")
     p.add_argument("--runs", type=int, default=7, help="runs per kind (medians; ≥ 5)")
     p.add_argument("--scale", default="1,100,1000", help="target counts for the scale runs")
     p.add_argument("--out", default="bench-results", help="directory for logs and results.json")
@@ -656,14 +686,15 @@ def main():
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
     proxy = CountingProxy(args.localstack)
     topic = create_topic(args.localstack, f"bench-{stamp}-{os.getpid()}")
+    table = create_state_table(args.dynamodb, f"bench-{stamp}-{os.getpid()}")
     warm_up_cloudwatch(args.localstack)
     server, base = start_server(args.server)
     namespace = f"HealthCanaryBench{stamp}"
     scales = [int(s) for s in args.scale.split(",") if s.strip()]
     extra = dict(kv.split("=", 1) for kv in args.extra_env)
 
-    # hello: the floor. alert-1: one failing target, metrics and alert state/SNS (the warm path).
-    # scale-N: N passing targets, metrics only (alerts off: no state read, no SNS).
+    # hello: the floor. alert-1: one failing target, metrics, the alert state table (moto) and SNS
+    # (the warm path). scale-N: N passing targets, metrics only (alerts off: no table, no SNS).
     kinds = ["hello", "alert-1"] + [f"scale-{n}" for n in scales]
     # A/B variants of scale-1 with extra environment (e.g. SSL_CERT_FILE), interleaved the same way.
     variants = {}
@@ -684,13 +715,16 @@ def main():
                     n = int(kind.split("-")[1].split("+")[0])
                     alerting = kind.startswith("alert-")
                     name = f"bench-{stamp}-{kind}-{r}"
-                    cfg = canary_config(name, base, n, alerting, topic if alerting else None, namespace)
+                    cfg = canary_config(
+                        name, base, n, alerting, topic if alerting else None, namespace, table
+                    )
                     path = os.path.abspath(os.path.join(args.out, f"{kind}-{r}.json"))
                     with open(path, "w") as f:
                         json.dump(cfg, f)
                     env = dict(extra)
                     env.update(variants.get(kind, {}))
                     env["AWS_ENDPOINT_URL"] = proxy.url
+                    env["AWS_ENDPOINT_URL_DYNAMODB"] = args.dynamodb
                     env[args.config_env] = path if args.config_env.endswith("_FILE") else json.dumps(cfg)
                     proxy.ack_put_metric_data = not alerting and not args.scale_to_localstack
                     res = run_lambda(

@@ -206,7 +206,7 @@ async fn a_failing_target_pages_once_naming_the_target_with_its_components_and_a
     // The sqs protocol receives the `default` variant, which is the email text.
     let body = env["Message"].as_str().unwrap();
     for needle in [
-        format!("FAIL - trading ({name})\nfailing\n"),
+        format!("FAIL - trading ({name})\ntrading is failing\n"),
         "URL:      https://trading.example/api/health/system\n".to_string(),
         "Not healthy, worst first (2):\n".to_string(),
         format!("  FAIL market_data\n    Reason: stale 33\n    Hint: {HINT}\n"),
@@ -421,7 +421,7 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
     }
     let fail = got[0]["Message"].as_str().unwrap();
     assert!(
-        fail.starts_with(&format!("FAIL - trading ({name})\nfailing\n")),
+        fail.starts_with(&format!("FAIL - trading ({name})\ntrading is failing\n")),
         "{fail}"
     );
     assert!(
@@ -434,7 +434,7 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
         "{reminder}"
     );
     assert!(got[2]["Message"].as_str().unwrap().starts_with(&format!(
-        "RESOLVED - trading ({name})\nno longer failing, after "
+        "RESOLVED - trading ({name})\ntrading is no longer failing, after "
     )));
 
     // `health-canary incidents` reads the incident back from the table.
@@ -448,4 +448,89 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
     assert_eq!(list[0]["target"], "trading");
     assert_eq!(list[0]["open"], false);
     assert_eq!(list[0]["notices_sent"], 3, "FAIL, REMINDER, RESOLVED");
+}
+
+// The CLI runs as a blocking child process: a second worker keeps the sample service serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silence_added_from_the_cli_keeps_a_failing_target_quiet_until_it_is_removed() {
+    let name = unique("alerts-silence");
+    let (topic, queue) = crate::metrics::topic_with_queue(&name).await;
+    let table = crate::state_table::new_table().await;
+    let service = super::support::sample_service(Scenario::MarketDataDown).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("canary.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "canary": name,
+            "targets": [{"name": "trading", "url": service.url()}],
+            "metrics": {"namespace": unique("AlertsSilence")},
+            "alerts": {"topic_arn": topic, "state_table": table},
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap().to_string();
+    let cli = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let env = crate::metrics::aws_env();
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = super::support::run_cli(&args, &env);
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+    };
+    let args = |list: &[&str]| -> Vec<String> {
+        list.iter()
+            .map(|s| s.to_string())
+            .chain(["--config".to_string(), config.clone()])
+            .collect()
+    };
+
+    let (code, out, err) = cli(args(&[
+        "silence", "add", "--target", "trading", "--for", "2h", "--reason", "deploy", "--by", "ops",
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("ID "), "{out}");
+    assert!(
+        out.contains("trading") && out.contains("active  ops  deploy"),
+        "{out}"
+    );
+    let (code, out, err) = cli(args(&["silence", "list", "--json"])).await.unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["target"], "trading");
+    let id = list[0]["id"].as_str().unwrap().to_string();
+
+    let (code, _, err) = cli(args(&["check", "--publish"])).await.unwrap();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("alerts: 1 target silenced"), "{err}");
+    assert!(
+        drain(&queue).await.is_empty(),
+        "nothing sent while silenced"
+    );
+
+    let (code, out, err) = cli(args(&["silence", "remove", &id])).await.unwrap();
+    assert_eq!(
+        (code, out),
+        (Some(0), format!("removed silence {id}\n")),
+        "{err}"
+    );
+    let (code, _, err) = cli(args(&["check", "--publish"])).await.unwrap();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("alerts: sent FAIL for trading"), "{err}");
+    let got = drain(&queue).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(attribute(&got[0], "severity"), "FAIL");
+
+    let (code, _, err) = cli(args(&["silence", "remove", &id])).await.unwrap();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(&format!("no silence with id {id}")), "{err}");
 }

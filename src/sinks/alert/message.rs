@@ -335,16 +335,17 @@ fn incident_line(f: &Facts<'_>) -> Option<String> {
 fn email(f: &Facts<'_>, about: &About<'_>) -> String {
     let mut out = String::new();
     // Writing to a String cannot fail; the results are ignored for that reason.
+    let target = printable(f.target);
     let _ = writeln!(
         out,
-        "{} - {} ({})\n{}",
+        "{} - {target} ({})\n{target} is {}",
         f.kind.as_str(),
-        printable(f.target),
         printable(f.canary),
         f.headline()
     );
-    for line in delivery_lines(f) {
-        let _ = writeln!(out, "\n{line}");
+    let delivery = delivery_lines(f);
+    if !delivery.is_empty() {
+        let _ = writeln!(out, "\n{}", delivery.join("\n"));
     }
     let _ = writeln!(out);
     if let Some(line) = incident_line(f) {
@@ -666,7 +667,7 @@ mod tests {
         };
         let m = render(&outgoing(&n), &about);
         for needle in [
-            "FAIL - trading (prod-trading)\nfailing\n",
+            "FAIL - trading (prod-trading)\ntrading is failing\n",
             "Incident: since 2026-01-08 12:00:00 UTC (5 min)\n",
             "Checked:  2026-01-08 12:05:00 UTC\n",
             "Status:   FAIL\n",
@@ -711,7 +712,7 @@ mod tests {
         let n = notice(NoticeKind::Resolved, at(25), d);
         let m = render(&outgoing(&n), &About::default());
         for needle in [
-            "RESOLVED - trading (prod-trading)\nno longer failing, after 25 min\n",
+            "RESOLVED - trading (prod-trading)\ntrading is no longer failing, after 25 min\n",
             "Incident: 2026-01-08 12:00:00 UTC to 2026-01-08 12:25:00 UTC (25 min)\n",
             "Still not healthy (1):\n\n  WARN trade_system\n",
         ] {
