@@ -151,9 +151,7 @@ impl<'a> Facts<'a> {
                 None => "no longer failing".into(),
             },
             NoticeKind::Warn => "warning".into(),
-            NoticeKind::Flapping => {
-                "flapping: keeps changing between failing and not failing".into()
-            }
+            NoticeKind::Flapping => "flapping between failing and not failing".into(),
         }
     }
 
@@ -247,7 +245,12 @@ fn fit(head: &str, parts: &[String], hidden: usize, max: usize) -> String {
             out.push_str(sep);
             out.push_str(p);
         } else {
-            let more = format!(" +{} more", parts.len() - i + hidden);
+            // Nothing listed yet: say how many instead (the head ends with ": ").
+            let more = if i == 0 {
+                format!("{} components", parts.len() + hidden)
+            } else {
+                format!(" +{} more", parts.len() - i + hidden)
+            };
             if out.len() + more.len() <= max {
                 out.push_str(&more);
             }
@@ -623,8 +626,8 @@ mod tests {
             ),
             (
                 notice(NoticeKind::Flapping, at(30), failing()),
-                "[FLAPPING] prod-trading/trading flapping: keeps changing between failing and not~: market_data +2 more",
-                "FLAPPING prod-trading/trading flapping: keeps changing betw~: market_data(stale 33) +2 more 12:30Z",
+                "[FLAPPING] prod-trading/trading flapping between failing and not failing: market_data +2 more",
+                "FLAPPING prod-trading/trading flapping between failing and not failing: market_data(stale 33), signal_monitor(not running) +1 more 12:30Z",
             ),
         ];
         for (n, subject, sms) in cases {
