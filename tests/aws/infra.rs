@@ -529,7 +529,7 @@ async fn root_template_deploys_everything_but_the_function() {
                 }
             }
 
-            // Subscriptions: email gets everything, SMS only FAIL and RESOLVED.
+            // Subscriptions: email gets everything, SMS only FAIL, FLAPPING and RESOLVED.
             let subs = c
                 .sns
                 .list_subscriptions_by_topic()
@@ -566,7 +566,7 @@ async fn root_template_deploys_everything_but_the_function() {
             .expect("FilterPolicy JSON");
             assert_eq!(
                 policy,
-                serde_json::json!({"severity": ["FAIL", "RESOLVED"]})
+                serde_json::json!({"severity": ["FAIL", "FLAPPING", "RESOLVED"]})
             );
 
             // Both nested stacks were created. (LocalStack accepts AWS::CloudWatch::Dashboard
