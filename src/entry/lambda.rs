@@ -187,7 +187,7 @@ impl Canary {
             .client
             .as_ref()
             .map_err(|e| CanaryError::HttpClient(e.clone()))?;
-        let remaining = deadline.map(|d| d.duration_since(SystemTime::now()).unwrap_or_default());
+        let remaining = time_left(deadline);
         let budget = remaining.map(|r| budget::probe_budget(r, self.aws.timeout));
         let ends = remaining.map(|r| Instant::now() + r);
         if let (Some(r), Some(b)) = (remaining, budget) {
@@ -217,6 +217,19 @@ impl Canary {
         }
         Ok(summary)
     }
+}
+
+/// The time left before `deadline`. A deadline that is not in the future carries nothing usable
+/// (local emulators send one; Lambda's is always ahead): the run then has no budget, as in the CLI.
+fn time_left(deadline: Option<SystemTime>) -> Option<Duration> {
+    let left = deadline?
+        .duration_since(SystemTime::now())
+        .ok()
+        .filter(|d| !d.is_zero());
+    if left.is_none() {
+        warn!("the invocation's deadline has already passed; probing without a time budget");
+    }
+    left
 }
 
 /// Whether the configuration's slowest probe and the alert path after it fit the function
@@ -290,6 +303,14 @@ pub fn log_filter(aws_level: Option<&str>, rust_log: Option<&str>) -> EnvFilter 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_ahead_is_the_time_left_and_one_already_passed_is_none() {
+        let ahead = time_left(Some(SystemTime::now() + Duration::from_secs(60))).unwrap();
+        assert!(ahead > Duration::from_secs(55) && ahead <= Duration::from_secs(60));
+        assert_eq!(time_left(Some(SystemTime::UNIX_EPOCH)), None);
+        assert_eq!(time_left(None), None);
+    }
 
     #[test]
     fn log_level_follows_lambdas_setting_and_rust_log_directives_refine_it() {

@@ -260,12 +260,13 @@ async fn an_open_incident_survives_runs_without_the_table_and_still_gets_its_res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_target_with_a_short_deadline_still_publishes_metrics_and_its_fail() {
     let service = support::sample_service(Scenario::Hanging).await;
-    // 8 s per AWS call: the alert path keeps 5 × 8 + 2 = 42 s of a 60 s deadline, so probing
-    // gets about 18 s, and the target's own 60 s timeout never comes.
+    // 12 s per AWS call (LocalStack under the suite's load): the alert path keeps 5 × 12 + 2 =
+    // 62 s of an 80 s deadline, so probing gets about 18 s, and the target's own 60 s timeout
+    // never comes.
     let d = Deployment::new(
         "runs-deadline",
         &[("alpha", service.url())],
-        &[("CANARY_AWS_TIMEOUT_SECONDS", "8".into())],
+        &[("CANARY_AWS_TIMEOUT_SECONDS", "12".into())],
     )
     .await;
     let mut env = d.env.clone();
@@ -276,7 +277,7 @@ async fn a_hanging_target_with_a_short_deadline_still_publishes_metrics_and_its_
     config.1 = config
         .1
         .replace("\"retries\":0", "\"retries\":0,\"timeout_seconds\":60");
-    let deadline = Duration::from_secs(60);
+    let deadline = Duration::from_secs(80);
     let started = Instant::now();
     let run = invoke_fresh(&env, &event(), deadline, WAIT).await;
     let elapsed = started.elapsed();
