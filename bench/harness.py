@@ -563,6 +563,35 @@ def create_topic(localstack, name):
     return m.group(1)
 
 
+def create_state_table(dynamodb, name):
+    """Creates the alert state table (the template's key schema) on moto; returns its name."""
+    body = json.dumps({
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+    }).encode()
+    req = urllib.request.Request(
+        dynamodb + "/",
+        data=body,
+        headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "DynamoDB_20120810.CreateTable",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request,"
+            " SignedHeaders=host, Signature=0",
+        },
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        resp.read()
+    return name
+
+
 def start_server(binary):
     proc = subprocess.Popen([binary], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
@@ -582,7 +611,7 @@ def server_stats(base, pid):
     return stats
 
 
-def canary_config(name, base, targets, failing, topic, namespace):
+def canary_config(name, base, targets, failing, topic, namespace, table=None):
     cfg = {
         "canary": name,
         "targets": [
@@ -592,7 +621,7 @@ def canary_config(name, base, targets, failing, topic, namespace):
         "metrics": {"namespace": namespace},
     }
     if topic:
-        cfg["alerts"] = {"topic_arn": topic}
+        cfg["alerts"] = {"topic_arn": topic, "state_table": table}
     return cfg
 
 
@@ -714,6 +743,7 @@ def parse_args():
     p.add_argument("--canary", required=True, help="the health-canary-lambda binary")
     p.add_argument("--server", required=True, help="the sample-service binary")
     p.add_argument("--localstack", required=True, help="LocalStack endpoint URL")
+    p.add_argument("--dynamodb", required=True, help="moto endpoint URL (the alert state table)")
     p.add_argument("--runs", type=int, default=7, help="runs per kind (medians; ≥ 5)")
     p.add_argument("--scale", default="1,100,1000", help="target counts for the scale runs")
     p.add_argument("--out", default="bench-results", help="directory for logs and results.json")
@@ -755,6 +785,7 @@ class Bench:
         self.stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
         self.proxy = CountingProxy(args.localstack)
         self.topic = create_topic(args.localstack, f"bench-{self.stamp}-{os.getpid()}")
+        self.table = create_state_table(args.dynamodb, f"bench-{self.stamp}-{os.getpid()}")
         warm_up_cloudwatch(args.localstack)
         self.server, self.base = start_server(args.server)
         self.namespace = f"HealthCanaryBench{self.stamp}"
@@ -769,8 +800,9 @@ class Bench:
             self.variants[f"scale-1+{label}"] = dict([kv.split("=", 1)])
 
     def kinds(self):
-        """hello: the floor. alert-1: one failing target, metrics and alert state/SNS (the warm
-        path). scale-N: N passing targets, metrics only (alerts off: no state read, no SNS).
+        """hello: the floor. alert-1: one failing target, metrics, the alert state table (moto)
+        and SNS (the warm path). scale-N: N passing targets, metrics only (alerts off: no table,
+        no SNS).
         scale-1+LABEL: scale-1 with extra environment. alert-1@LABEL, scale-1@LABEL: another build."""
         scales = [int(x) for x in self.args.scale.split(",") if x.strip()]
         kinds = ["hello", "alert-1"] + [f"scale-{n}" for n in scales] + list(self.variants)
@@ -788,13 +820,14 @@ class Bench:
         alerting = name.startswith("alert-")
         tag = kind.replace("@", "-at-").replace("+", "-plus-")
         cfg = canary_config(f"bench-{self.stamp}-{tag}-{r}", self.base, n, alerting,
-                            self.topic if alerting else None, self.namespace)
+                            self.topic if alerting else None, self.namespace, self.table)
         path = os.path.abspath(os.path.join(self.args.out, f"{tag}-{r}.json"))
         with open(path, "w") as f:
             json.dump(cfg, f)
         env = dict(self.extra)
         env.update(self.variants.get(kind, {}))
         env["AWS_ENDPOINT_URL"] = self.proxy.url
+        env["AWS_ENDPOINT_URL_DYNAMODB"] = self.args.dynamodb
         env[self.args.config_env] = path if self.args.config_env.endswith("_FILE") else json.dumps(cfg)
         return self.builds[label], env, alerting
 

@@ -5,9 +5,9 @@
 //!   retry policy, and the HTTP client ([`ReqwestHttpClient`]). Loaded the first time anything
 //!   needs AWS, then shared by every service client.
 //! - **Each service client built only when a run needs it** ([`Aws::cloudwatch`], [`Aws::sns`],
-//!   [`Aws::ssm`], [`Aws::secrets_manager`]):
+//!   [`Aws::dynamodb`], [`Aws::ssm`], [`Aws::secrets_manager`]):
 //!   the first call builds it from the shared configuration, later calls reuse it. A run with
-//!   alerts off never builds the SNS client; one with the EMF publisher and alerts off builds no
+//!   alerts off never builds the SNS or DynamoDB client; one with the EMF publisher and alerts off builds no
 //!   client and loads no configuration; SSM and Secrets Manager are built only for a config that
 //!   references them ([`secrets`]).
 //! - **One trust store for every HTTPS client** ([`crate::trust`]): the SDK's HTTP client is
@@ -55,6 +55,7 @@ pub struct Aws {
     config: Arc<OnceCell<SdkConfig>>,
     cloudwatch: Lazy<aws_sdk_cloudwatch::Client>,
     sns: Lazy<aws_sdk_sns::Client>,
+    dynamodb: Lazy<aws_sdk_dynamodb::Client>,
     ssm: Lazy<aws_sdk_ssm::Client>,
     secrets_manager: Lazy<aws_sdk_secretsmanager::Client>,
 }
@@ -81,6 +82,7 @@ impl Aws {
             config: Arc::default(),
             cloudwatch: Arc::default(),
             sns: Arc::default(),
+            dynamodb: Arc::default(),
             ssm: Arc::default(),
             secrets_manager: Arc::default(),
         }
@@ -121,7 +123,7 @@ impl Aws {
         cell.get_or_init(|| new(config))
     }
 
-    /// CloudWatch (metrics, and alert state read-back).
+    /// CloudWatch (metrics).
     pub async fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
         self.client(&self.cloudwatch, aws_sdk_cloudwatch::Client::new)
             .await
@@ -130,6 +132,17 @@ impl Aws {
     /// SNS (alerts).
     pub async fn sns(&self) -> &aws_sdk_sns::Client {
         self.client(&self.sns, aws_sdk_sns::Client::new).await
+    }
+
+    /// DynamoDB (alert state, incidents, silences).
+    pub async fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        self.client(&self.dynamodb, aws_sdk_dynamodb::Client::new)
+            .await
+    }
+
+    /// How long one AWS call may take, retries included (the run's time budget counts it).
+    pub fn timeout(&self) -> Duration {
+        self.operation_timeout
     }
 
     /// SSM Parameter Store (the config's `${ssm:…}` references and `CANARY_CONFIG_SSM`).
@@ -148,6 +161,15 @@ impl Aws {
     pub fn with_cloudwatch(&self, client: aws_sdk_cloudwatch::Client) -> Aws {
         Aws {
             cloudwatch: Arc::new(OnceLock::from(client)),
+            ..self.clone()
+        }
+    }
+
+    /// The same, with `client` as its DynamoDB client instead of one built from the shared
+    /// configuration.
+    pub fn with_dynamodb(&self, client: aws_sdk_dynamodb::Client) -> Aws {
+        Aws {
+            dynamodb: Arc::new(OnceLock::from(client)),
             ..self.clone()
         }
     }

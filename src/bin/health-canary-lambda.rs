@@ -13,7 +13,10 @@ async fn main() -> Result<(), Error> {
     let canary = Canary::from_settings(&settings).await;
     let canary = &canary;
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move { canary.handle(event.payload).await },
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let deadline = event.context.deadline();
+            canary.handle(event.payload, Some(deadline)).await
+        },
     ))
     .await
 }

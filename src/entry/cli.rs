@@ -1,14 +1,16 @@
 //! The `health-canary` command line: argument parsing, logging set-up, and the `check` (once, or
-//! `--wait` as a deploy gate), `validate` and `demo` commands. Results go to stdout, logs (only
-//! with `-v`), errors and the gate's progress to stderr.
+//! `--wait` as a deploy gate), `validate`, `demo`, `silence` and `incidents` commands. Results go
+//! to stdout, logs (only with `-v`), errors and the gate's progress to stderr.
 
 use crate::aws::secrets::AwsSecrets;
 use crate::aws::Aws;
 use crate::check::config::env::{non_empty, process_env};
 use crate::check::config::{self, Config, Settings};
 use crate::check::report::Report;
-use crate::entry::exit::{exit_code, EXIT_CANARY_FAILED, EXIT_USAGE};
+use crate::entry::alert_state::{self, NewSilence, StateCommandError};
+use crate::entry::exit::{exit_code, EXIT_CANARY_FAILED, EXIT_FAILED, EXIT_USAGE};
 use crate::entry::wait::{self, Wait};
+use crate::sinks::alert::store::Store;
 use clap::{Args, Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -36,6 +38,96 @@ pub enum Command {
     Validate(SourceArgs),
     /// Run against an embedded sample service through healthy and broken scenarios.
     Demo,
+    /// Silence alerts of one target (or all) for a while; list or remove silences.
+    #[command(subcommand)]
+    Silence(SilenceCommand),
+    /// Open and recent incidents per target, from the alert state table.
+    Incidents(IncidentsArgs),
+}
+
+/// Where the alert state lives, for `silence` and `incidents`.
+#[derive(Args, Debug, Clone)]
+pub struct StateArgs {
+    /// The alert state table (the stack's StateTableName output); wins over CANARY_STATE_TABLE.
+    #[arg(long)]
+    pub table: Option<String>,
+    /// The canary's name; wins over CANARY_NAME and the config.
+    #[arg(long)]
+    pub canary: Option<String>,
+    /// A JSON config file (for the canary name, the table and the target names); wins over
+    /// CANARY_CONFIG_FILE.
+    #[arg(long)]
+    pub config: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl StateArgs {
+    /// The settings with these flags on top (flags win).
+    pub fn apply(&self, mut settings: Settings) -> Settings {
+        if let Some(table) = non_empty(self.table.clone()) {
+            settings.overrides.state_table = Some(table);
+        }
+        if let Some(canary) = non_empty(self.canary.clone()) {
+            settings.overrides.canary = Some(canary);
+        }
+        if let Some(file) = non_empty(self.config.clone()) {
+            settings.config_file = Some(file);
+        }
+        settings
+    }
+}
+
+/// `silence` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum SilenceCommand {
+    /// Silence one target (--target) or every target (--all) from now on, for a while.
+    Add(SilenceAddArgs),
+    /// List the silences (active, scheduled, and expired ones not yet removed by the table's TTL).
+    List(StateArgs),
+    /// Remove a silence by its id (from `silence list`).
+    Remove {
+        /// The silence's id.
+        id: String,
+        /// Where the state lives.
+        #[command(flatten)]
+        state: StateArgs,
+    },
+}
+
+/// Arguments of `silence add`.
+#[derive(Args, Debug)]
+pub struct SilenceAddArgs {
+    /// The target to silence (its configured name).
+    #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+    pub target: Option<String>,
+    /// Silence every target of the canary.
+    #[arg(long)]
+    pub all: bool,
+    /// How long: 2h, 30m, 1d, 1h 30m (1 minute to 90 days).
+    #[arg(long = "for", value_name = "DURATION")]
+    pub duration: String,
+    /// Why (shown by `silence list`).
+    #[arg(long)]
+    pub reason: String,
+    /// Who (default: $USER).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Where the state lives.
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// Arguments of `incidents`.
+#[derive(Args, Debug)]
+pub struct IncidentsArgs {
+    /// Closed incidents are listed when they ended within this long (open ones always are).
+    #[arg(long, default_value = "7d", value_name = "DURATION")]
+    pub since: String,
+    /// Where the state lives.
+    #[command(flatten)]
+    pub state: StateArgs,
 }
 
 /// Where the config comes from, and the plain-http opt-in (`check` and `validate`).
@@ -103,6 +195,8 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
             check(args, settings).await
         }
         Command::Validate(args) => validate(args.apply(settings)).await,
+        Command::Silence(cmd) => finish(silence(cmd, settings).await),
+        Command::Incidents(args) => finish(incidents(args, settings).await),
         Command::Demo => {
             let mut stdout = std::io::stdout();
             match crate::entry::demo::run(&mut stdout).await {
@@ -114,6 +208,76 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
             }
         }
     }
+}
+
+/// Prints a state command's output, or its error with the exit code it calls for.
+fn finish(result: Result<String, StateCommandError>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            print_stdout(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("health-canary: {e}");
+            ExitCode::from(match e {
+                StateCommandError::Usage(_) => EXIT_USAGE,
+                StateCommandError::NoSuchSilence(_) => EXIT_FAILED,
+                StateCommandError::Store(_) => EXIT_CANARY_FAILED,
+            })
+        }
+    }
+}
+
+async fn silence(cmd: SilenceCommand, settings: Settings) -> Result<String, StateCommandError> {
+    let now = chrono::Utc::now();
+    match cmd {
+        SilenceCommand::Add(a) => {
+            let settings = a.state.apply(settings);
+            let at = alert_state::resolve(&settings)?;
+            let ask = NewSilence {
+                target: a.target.clone(),
+                duration: a.duration.clone(),
+                reason: a.reason.clone(),
+                by: a
+                    .by
+                    .clone()
+                    .or(settings.user.clone())
+                    .unwrap_or_else(|| "unknown".into()),
+            };
+            let silence = alert_state::new_silence(&ask, now, at.targets.as_deref())?;
+            let store = alert_state::store(&settings, &at).await;
+            store.add_silence(&at.canary, &silence).await?;
+            Ok(alert_state::render_silences(&[silence], now, a.state.json))
+        }
+        SilenceCommand::List(state) => {
+            let settings = state.apply(settings);
+            let at = alert_state::resolve(&settings)?;
+            let store = alert_state::store(&settings, &at).await;
+            let list = store.silences(&at.canary).await?;
+            Ok(alert_state::render_silences(&list, now, state.json))
+        }
+        SilenceCommand::Remove { id, state } => {
+            let settings = state.apply(settings);
+            let at = alert_state::resolve(&settings)?;
+            let store = alert_state::store(&settings, &at).await;
+            alert_state::remove(&store, &at.canary, &id).await?;
+            Ok(if state.json {
+                format!("{}\n", serde_json::json!({ "removed": id }))
+            } else {
+                format!("removed silence {id}\n")
+            })
+        }
+    }
+}
+
+async fn incidents(args: IncidentsArgs, settings: Settings) -> Result<String, StateCommandError> {
+    let now = chrono::Utc::now();
+    let since = alert_state::parse_duration("--since", &args.since)?;
+    let settings = args.state.apply(settings);
+    let at = alert_state::resolve(&settings)?;
+    let store = alert_state::store(&settings, &at).await;
+    let list = alert_state::recent(store.incidents(&at.canary).await?, now, since);
+    Ok(alert_state::render_incidents(&list, now, args.state.json))
 }
 
 /// Sends logs to stderr: nothing by default, `-v` info, `-vv` debug for the canary (its
@@ -169,10 +333,7 @@ async fn validate(settings: Settings) -> ExitCode {
 }
 
 /// The config (its secrets fetched) and the HTTP client, or the exit code after saying why not.
-async fn prepare(
-    settings: &Settings,
-    aws: &Aws,
-) -> Result<(Config, reqwest::Client), ExitCode> {
+async fn prepare(settings: &Settings, aws: &Aws) -> Result<(Config, reqwest::Client), ExitCode> {
     let config = config::load_settings(settings, &process_env, &AwsSecrets::new(aws))
         .await
         .map_err(|e| {
@@ -199,7 +360,7 @@ async fn check(args: CheckArgs, settings: Settings) -> ExitCode {
         Err(code) => return code,
     };
     let report = match args.wait {
-        None => crate::check::run_check(&config, &client).await,
+        None => crate::check::run_check(&config, &client, None).await,
         Some(within) => gate(&config, &client, &args, within).await,
     };
     for t in &report.targets {
@@ -215,7 +376,7 @@ async fn check(args: CheckArgs, settings: Settings) -> ExitCode {
     tracing::info!(status = %report.status, "check finished");
     print_report(&args, &config, &report);
     if args.publish {
-        let delivery = crate::sinks::deliver(&config, &report, &aws).await;
+        let delivery = crate::sinks::deliver(&config, &report, &aws, None).await;
         eprintln!("health-canary: {}", delivery.summary());
         if delivery.canary_failed() {
             return ExitCode::from(EXIT_CANARY_FAILED);

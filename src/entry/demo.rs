@@ -1,8 +1,11 @@
 //! The built-in demo: the sample health service on 127.0.0.1 answering a trading platform's
 //! `/api/health/system` through healthy and broken scenarios, each checked by the real engine
-//! (`config::load` → `check::run_check`) and printed as the console table.
+//! (`config::load` → `check::run_check`) and printed as the console table; then what the alert
+//! engine would have sent over those runs (`demo_alerts`).
 
 use crate::check::config::{self, Overrides};
+use crate::check::report::Report;
+use crate::entry::demo_alerts;
 use sample_service::{SampleService, Scenario};
 use serde_json::json;
 use std::io::Write;
@@ -98,6 +101,22 @@ pub fn demo_config_json(url: &str, scenario: Scenario) -> String {
     .to_string()
 }
 
+/// Checks the sample service in `scenario` with the demo's config.
+async fn check(
+    service: &SampleService,
+    client: &reqwest::Client,
+    scenario: Scenario,
+) -> Result<Report, DemoError> {
+    service.set(scenario);
+    let config = config::load(
+        None,
+        Some(&demo_config_json(&service.url(), scenario)),
+        &Overrides::default(),
+        &|_: &str| None,
+    )?;
+    Ok(crate::check::run_check(&config, client, None).await)
+}
+
 /// Runs every scenario against the sample service and writes what a user would see.
 pub async fn run(out: &mut dyn Write) -> Result<(), DemoError> {
     let service = SampleService::start().await.map_err(DemoError::Bind)?;
@@ -113,16 +132,9 @@ pub async fn run(out: &mut dyn Write) -> Result<(), DemoError> {
             SCENARIOS.len()
         ),
     )?;
-    let no_env = |_: &str| None;
+    let mut reports = Vec::new();
     for (i, scenario) in SCENARIOS.into_iter().enumerate() {
-        service.set(scenario);
-        let config = config::load(
-            None,
-            Some(&demo_config_json(&service.url(), scenario)),
-            &Overrides::default(),
-            &no_env,
-        )?;
-        let report = crate::check::run_check(&config, &client).await;
+        let report = check(&service, &client, scenario).await?;
         let title = format!(
             "━━━ Scenario {} of {}: {} ",
             i + 1,
@@ -140,7 +152,27 @@ pub async fn run(out: &mut dyn Write) -> Result<(), DemoError> {
             ),
         )?;
         out.flush().map_err(DemoError::Write)?;
+        reports.push(report);
     }
+    // The service recovers: one more run, so the lifecycle ends with RESOLVED.
+    reports.push(check(&service, &client, Scenario::Healthy).await?);
+    let sent = demo_alerts::lifecycle(&reports).await;
+    let title = "━━━ Alerts: what the runs above would have sent ";
+    let rule = "━".repeat(crate::sinks::console::WIDTH.saturating_sub(title.chars().count()));
+    let intro = format!(
+        "The same runs as if {} minutes apart, then once more after the service recovered, \
+         through the alert engine with an in-memory state store (DynamoDB when deployed): one \
+         FAIL when the target starts failing, one RESOLVED when it recovers.",
+        demo_alerts::DEMO_INTERVAL_MINUTES
+    );
+    w(
+        out,
+        &format!(
+            "\n{title}{rule}\n{}\n\n{}",
+            textwrap::fill(&intro, crate::sinks::console::WIDTH),
+            demo_alerts::render_lifecycle(&sent)
+        ),
+    )?;
     w(
         out,
         "\nNext: check your own service with `health-canary check --url https://YOUR-HOST/api/health/system` \

@@ -8,11 +8,13 @@ use crate::aws::Aws;
 use crate::check::config::env::process_env;
 use crate::check::config::{self, Config, Settings};
 use crate::check::report::{Report, Status};
+use crate::sinks::alert::budget;
 use crate::sinks::{self, Delivery};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 use std::str::FromStr;
+use std::time::{Duration, Instant, SystemTime};
 use tracing::{debug, info, warn};
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 
@@ -147,7 +149,15 @@ impl Canary {
         let aws = Aws::from_settings(settings);
         let config = config::load_settings(settings, &process_env, &AwsSecrets::new(&aws))
             .await
-            .map_err(|e| e.to_string());
+            .map_err(|e| e.to_string())
+            .and_then(|c| {
+                fits_function_timeout(
+                    &c,
+                    settings.function_timeout_seconds.as_deref(),
+                    aws.timeout(),
+                )
+                .map(|()| c)
+            });
         if let Err(e) = &config {
             warn!(error = %e, "invalid canary configuration; every invocation will report it");
         }
@@ -160,8 +170,14 @@ impl Canary {
     }
 
     /// One invocation: check, deliver, summarise. Any JSON payload is accepted (the scheduled
-    /// event's id and time are only logged).
-    pub async fn handle(&self, event: serde_json::Value) -> Result<Summary, CanaryError> {
+    /// event's id and time are only logged). `deadline` is the invocation's (Lambda's context,
+    /// Unix milliseconds): probing gets what is left once the alert path's AWS calls are
+    /// reserved, and no notice is claimed that could not be sent and recorded in time.
+    pub async fn handle(
+        &self,
+        event: serde_json::Value,
+        deadline: Option<SystemTime>,
+    ) -> Result<Summary, CanaryError> {
         if let Ok(e) = serde_json::from_value::<EventBridgeEvent>(event) {
             debug!(event_id = ?e.id, time = ?e.time, detail_type = %e.detail_type, "scheduled event");
         }
@@ -173,8 +189,18 @@ impl Canary {
             .client
             .as_ref()
             .map_err(|e| CanaryError::HttpClient(e.clone()))?;
-        let report = crate::check::run_check(config, client).await;
-        let delivery = sinks::deliver(config, &report, &self.aws).await;
+        let remaining = time_left(deadline);
+        let budget = remaining.map(|r| budget::probe_budget(r, self.aws.timeout()));
+        let ends = remaining.map(|r| Instant::now() + r);
+        if let (Some(r), Some(b)) = (remaining, budget) {
+            debug!(
+                remaining_ms = r.as_millis() as u64,
+                probe_budget_ms = b.as_millis() as u64,
+                "time budget"
+            );
+        }
+        let report = crate::check::run_check(config, client, budget).await;
+        let delivery = sinks::deliver(config, &report, &self.aws, ends).await;
         let summary = Summary::new(&report, &delivery);
         info!(
             canary = %summary.canary,
@@ -193,6 +219,34 @@ impl Canary {
         }
         Ok(summary)
     }
+}
+
+/// The time left before `deadline`. A deadline that is not in the future carries nothing usable
+/// (local emulators send one; Lambda's is always ahead): the run then has no budget, as in the CLI.
+fn time_left(deadline: Option<SystemTime>) -> Option<Duration> {
+    let left = deadline?
+        .duration_since(SystemTime::now())
+        .ok()
+        .filter(|d| !d.is_zero());
+    if left.is_none() {
+        warn!("the invocation's deadline has already passed; probing without a time budget");
+    }
+    left
+}
+
+/// Whether the configuration's slowest probe and the alert path after it fit the function
+/// timeout (`CANARY_FUNCTION_TIMEOUT_SECONDS`, which the template sets); unknown timeout, no
+/// check. `Err` names the numbers.
+fn fits_function_timeout(
+    config: &Config,
+    function_timeout: Option<&str>,
+    aws_timeout: Duration,
+) -> Result<(), String> {
+    let Some(text) = function_timeout else {
+        return Ok(());
+    };
+    let timeout = budget::function_timeout(text)?;
+    budget::check_fits(&config.targets, aws_timeout, timeout).map_err(|e| e.to_string())
 }
 
 /// Sets up logging once, following Lambda's advanced logging controls the way
@@ -251,6 +305,14 @@ pub fn log_filter(aws_level: Option<&str>, rust_log: Option<&str>) -> EnvFilter 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_ahead_is_the_time_left_and_one_already_passed_is_none() {
+        let ahead = time_left(Some(SystemTime::now() + Duration::from_secs(60))).unwrap();
+        assert!(ahead > Duration::from_secs(55) && ahead <= Duration::from_secs(60));
+        assert_eq!(time_left(Some(SystemTime::UNIX_EPOCH)), None);
+        assert_eq!(time_left(None), None);
+    }
 
     #[test]
     fn log_level_follows_lambdas_setting_and_rust_log_directives_refine_it() {

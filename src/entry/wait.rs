@@ -81,7 +81,7 @@ pub async fn until_pass(
     let mut checks = 0;
     loop {
         checks += 1;
-        let report = crate::check::run_check(config, client).await;
+        let report = crate::check::run_check(config, client, None).await;
         let elapsed = started.elapsed();
         match next(wait, report.status, fail_on_warn, elapsed) {
             Next::Again(delay) => {

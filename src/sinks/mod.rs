@@ -10,7 +10,7 @@ pub mod metrics;
 use crate::aws::Aws;
 use crate::check::config::Config;
 use crate::check::report::Report;
-use alert::AlertError;
+use alert::AlertsFailed;
 use metrics::{MetricsError, Published};
 use std::fmt::Display;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ pub struct Delivery {
     /// Metrics: what was published, or why not.
     pub metrics: Result<Published, SinkError<MetricsError>>,
     /// Alerts: what was sent (or that nothing was due), or why not.
-    pub alert: Result<String, SinkError<AlertError>>,
+    pub alert: Result<String, SinkError<AlertsFailed>>,
 }
 
 /// Why one side of a delivery failed: the sink's own error, or its task died.
@@ -76,12 +76,17 @@ fn line<T: Display, E: Display>(side: &Result<T, E>) -> String {
     }
 }
 
-/// What the alert side says when no topic is configured.
-pub const ALERTS_OFF: &str = "alerts off: no topic";
+pub use alert::ALERTS_OFF;
 
 /// Publishes metrics and processes alerts for one report, concurrently; logs the outcome. Each
-/// sink gets the report and its own part of `config` only.
-pub async fn deliver(config: &Config, report: &Report, aws: &Aws) -> Delivery {
+/// sink gets the report and its own part of `config` only. `deadline` is the invocation's (the
+/// Lambda's): the alert engine claims no further notice once it is too close.
+pub async fn deliver(
+    config: &Config,
+    report: &Report,
+    aws: &Aws,
+    deadline: Option<std::time::Instant>,
+) -> Delivery {
     let (metrics, alerts) = (&config.metrics, &config.alerts);
     let report = Arc::new(report.clone());
 
@@ -92,10 +97,9 @@ pub async fn deliver(config: &Config, report: &Report, aws: &Aws) -> Delivery {
         tokio::spawn(async move { crate::sinks::metrics::publish(&settings, &report, &aws).await })
     };
     let alert_task = if alerts.topic_arn.is_some() {
-        let (alerts, metrics, report, aws) =
-            (alerts.clone(), metrics.clone(), report.clone(), aws.clone());
+        let (alerts, report, aws) = (alerts.clone(), report.clone(), aws.clone());
         Some(tokio::spawn(async move {
-            crate::sinks::alert::process(&alerts, &metrics, &report, &aws).await
+            crate::sinks::alert::deliver(&alerts, &report, &aws, deadline).await
         }))
     } else {
         None

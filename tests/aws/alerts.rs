@@ -1,15 +1,20 @@
-//! Alerts against LocalStack: `alert::process` publishes to a real SNS topic, an SQS queue
-//! subscribed to it (raw delivery off) receives the SNS envelope, and the state lives in real
-//! CloudWatch metrics between runs in separate processes.
+//! Alerts against LocalStack and moto: the alert engine publishes to a real SNS topic with its
+//! state in a real DynamoDB table (created from the template); an SQS queue subscribed to the
+//! topic (raw delivery off) receives the SNS envelopes with their attributes; separate CLI
+//! processes share nothing but the table.
 
 use super::support::Scenario;
 use chrono::{DateTime, Utc};
 use health_canary::aws::Aws;
-use health_canary::check::config::{AlertConfig, Measurements, MetricsConfig, Publisher};
+use health_canary::check::config::AlertConfig;
 use health_canary::check::report::{
     ComponentResult, Measurement, Report, Status, TargetResult, Value,
 };
-use health_canary::sinks::alert::{self, message, policy};
+use health_canary::sinks::alert::dynamo::DynamoStore;
+use health_canary::sinks::alert::engine::{AlertError, RunContext};
+use health_canary::sinks::alert::settings::Settings;
+use health_canary::sinks::alert::sns::SnsNotifier;
+use health_canary::sinks::alert::{self, AlertsFailed};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -31,54 +36,8 @@ async fn sqs() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&aws_config::load_from_env().await)
 }
 
-/// A topic with an SQS queue subscribed to it (raw delivery off); returns (topic ARN, queue URL).
-async fn topic_with_queue(aws: &Aws, name: &str) -> (String, String) {
-    let topic = aws
-        .sns()
-        .await
-        .create_topic()
-        .name(name)
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let sqs = sqs().await;
-    let url = sqs
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let arn = attrs
-        .attributes()
-        .unwrap()
-        .get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .unwrap()
-        .clone();
-    aws.sns()
-        .await
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint(arn)
-        .send()
-        .await
-        .unwrap();
-    (topic, url)
-}
-
-/// Every SNS envelope on the queue (waits until two empty polls in a row).
-async fn drain(url: &str) -> Vec<serde_json::Value> {
+/// Every SNS envelope on the queue (waits until two empty polls in a row), deleted once read.
+pub async fn drain(url: &str) -> Vec<serde_json::Value> {
     let sqs = sqs().await;
     let mut out = Vec::new();
     let mut empty = 0;
@@ -98,113 +57,58 @@ async fn drain(url: &str) -> Vec<serde_json::Value> {
         }
         for m in msgs {
             out.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            if let Some(handle) = m.receipt_handle() {
+                let _ = sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
+            }
         }
     }
     out
 }
 
-fn alert_config(topic: &str, reminder_minutes: u32) -> AlertConfig {
-    let mut hints = BTreeMap::new();
-    hints.insert(
-        "trading".to_string(),
-        BTreeMap::from([(
-            "market_data".to_string(),
-            "Restart market updater: docker compose --profile aws restart market-updater-aws"
-                .to_string(),
-        )]),
-    );
+/// A message attribute of an SNS envelope.
+pub fn attribute<'a>(envelope: &'a serde_json::Value, name: &str) -> &'a str {
+    envelope["MessageAttributes"][name]["Value"]
+        .as_str()
+        .unwrap_or("")
+}
+
+const HINT: &str =
+    "Restart market updater: docker compose --profile aws restart market-updater-aws";
+
+fn alert_config(topic: &str, table: &str) -> AlertConfig {
     AlertConfig {
         topic_arn: Some(topic.to_string()),
-        reminder_minutes,
-        notify_warn: false,
-        failure_threshold: 1,
-        interval_minutes: 5,
-        hints,
+        state_table: Some(table.to_string()),
+        engine: Settings::default(),
+        hints: BTreeMap::from([(
+            "trading".to_string(),
+            BTreeMap::from([("market_data".to_string(), HINT.to_string())]),
+        )]),
     }
 }
 
-fn metrics_config(namespace: &str) -> MetricsConfig {
-    MetricsConfig {
-        namespace: namespace.to_string(),
-        measurements: Measurements::All,
-        publisher: Publisher::Api,
-    }
-}
-
-fn component(
-    name: &str,
-    status: Status,
-    reason: Option<&str>,
-    m: &[(&str, f64)],
-) -> ComponentResult {
+fn component(name: &str, status: Status, reason: Option<&str>) -> ComponentResult {
     ComponentResult {
         name: name.into(),
         status,
         reason: reason.map(Into::into),
-        measurements: m
-            .iter()
-            .map(|(n, v)| Measurement {
-                name: (*n).into(),
-                value: Value::Number(*v),
-                unit: None,
-            })
-            .collect(),
+        measurements: vec![Measurement {
+            name: "stale_symbols".into(),
+            value: Value::Number(33.0),
+            unit: None,
+        }],
     }
 }
 
-/// The seed's `/api/health/system` judged: market data stale and the signal monitor stopped
-/// when `failing`, all PASS otherwise.
-fn seed_report(canary: &str, failing: bool, when: DateTime<Utc>) -> Report {
-    let (md, sm) = if failing {
-        (
-            component(
-                "market_data",
-                Status::Fail,
-                Some("stale 33"),
-                &[
-                    ("fresh_symbols", 0.0),
-                    ("stale_symbols", 33.0),
-                    ("max_age_minutes", 47.5),
-                ],
-            ),
-            component(
-                "signal_monitor",
-                Status::Fail,
-                Some("not running"),
-                &[("last_cycle_age_minutes", 41.0)],
-            ),
-        )
-    } else {
-        (
-            component(
-                "market_data",
-                Status::Pass,
-                None,
-                &[("fresh_symbols", 33.0), ("stale_symbols", 0.0)],
-            ),
-            component(
-                "signal_monitor",
-                Status::Pass,
-                None,
-                &[("last_cycle_age_minutes", 1.2)],
-            ),
-        )
-    };
-    let components = vec![
-        md,
-        component(
-            "market_updater",
-            Status::Pass,
-            None,
-            &[("last_heartbeat_age_minutes", 0.21)],
-        ),
-        sm,
-        component("telegram", Status::Pass, None, &[]),
-        component("trade_system", Status::Pass, None, &[("open_orders", 22.0)]),
-    ];
-    let target = TargetResult {
-        name: "trading".into(),
-        url: "https://dashboard.example/api/health/system".into(),
+fn target(name: &str, components: Vec<ComponentResult>) -> TargetResult {
+    TargetResult {
+        name: name.into(),
+        url: format!("https://user:pw@{name}.example/api/health/system?token=s3cret"),
         critical: true,
         status: Status::worst_of(components.iter().map(|c| c.status)),
         reason: None,
@@ -214,35 +118,79 @@ fn seed_report(canary: &str, failing: bool, when: DateTime<Utc>) -> Report {
         attempts: 1,
         cert_days_remaining: Some(61),
         format: Some("component_map".into()),
-        declared_status: Some(if failing { "FAIL" } else { "PASS" }.into()),
+        declared_status: None,
         components,
         conditions: vec![],
-    };
-    Report::new(canary.into(), when, vec![target])
+    }
 }
 
-fn attribute<'a>(envelope: &'a serde_json::Value, name: &str) -> &'a str {
-    envelope["MessageAttributes"][name]["Value"]
-        .as_str()
-        .unwrap_or("")
+/// Two targets: `trading` (market data stale and the signal monitor stopped when `failing`)
+/// and `billing`, always healthy.
+fn report(canary: &str, failing: bool, when: DateTime<Utc>) -> Report {
+    let trading = if failing {
+        vec![
+            component("market_data", Status::Fail, Some("stale 33")),
+            component("signal_monitor", Status::Fail, Some("not running")),
+            component("telegram", Status::Pass, None),
+        ]
+    } else {
+        vec![
+            component("market_data", Status::Pass, None),
+            component("signal_monitor", Status::Pass, None),
+            component("telegram", Status::Pass, None),
+        ]
+    };
+    let billing = vec![component("ledger", Status::Pass, None)];
+    Report::new(
+        canary.into(),
+        when,
+        vec![target("trading", trading), target("billing", billing)],
+    )
+}
+
+/// One run of the engine with its clock at `when` (check and delivery), SNS reached through
+/// `sns` (LocalStack, or the fault proxy).
+async fn run_at(
+    aws: &Aws,
+    sns: &aws_sdk_sns::Client,
+    cfg: &AlertConfig,
+    report: &Report,
+    when: DateTime<Utc>,
+) -> Result<String, AlertsFailed> {
+    let settings = Settings {
+        lease: health_canary::sinks::alert::settings::lease_for(aws.timeout()),
+        ..cfg.engine.clone()
+    };
+    let store = DynamoStore::new(
+        aws.dynamodb().await.clone(),
+        cfg.state_table.as_deref().unwrap(),
+        settings.retention,
+    );
+    let notifier = SnsNotifier {
+        client: sns,
+        topic_arn: cfg.topic_arn.as_deref().unwrap(),
+        about: alert::about(report, &cfg.hints),
+    };
+    let ctx = RunContext {
+        canary: &report.canary,
+        checked_at: when,
+        now: when,
+        settings: &settings,
+        claim_until: None,
+    };
+    alert::process(&store, &notifier, &ctx, report).await
 }
 
 #[tokio::test]
-async fn first_failing_run_publishes_one_fail_with_subject_body_and_attributes() {
+async fn a_failing_target_pages_once_naming_the_target_with_its_components_and_attributes() {
     let aws = aws().await;
     let name = unique("alerts-fail");
-    let (topic, queue) = topic_with_queue(&aws, &name).await;
-    let (cfg, metrics) = (
-        alert_config(&topic, 60),
-        metrics_config(&unique("AlertsTest")),
-    );
-    let report = seed_report(&name, true, Utc::now());
+    let (topic, queue) = crate::metrics::topic_with_queue(&name).await;
+    let cfg = alert_config(&topic, &crate::state_table::new_table().await);
+    let report = report(&name, true, Utc::now());
 
-    let outcome = alert::process(&cfg, &metrics, &report, &aws).await.unwrap();
-    assert_eq!(
-        outcome,
-        format!("sent FAIL alert: [FAIL] {name}: market_data, signal_monitor")
-    );
+    let outcome = alert::deliver(&cfg, &report, &aws, None).await.unwrap();
+    assert_eq!(outcome, "sent FAIL for trading");
 
     let got = drain(&queue).await;
     assert_eq!(got.len(), 1, "{got:#?}");
@@ -250,112 +198,79 @@ async fn first_failing_run_publishes_one_fail_with_subject_body_and_attributes()
     assert_eq!(env["Type"], "Notification");
     assert_eq!(
         env["Subject"],
-        format!("[FAIL] {name}: market_data, signal_monitor")
+        format!("[FAIL] {name}/trading: market_data, signal_monitor")
     );
     assert_eq!(attribute(env, "severity"), "FAIL");
+    assert_eq!(attribute(env, "target"), "trading");
     assert_eq!(attribute(env, "canary"), name);
     // The sqs protocol receives the `default` variant, which is the email text.
-    let rendered = message::render(
-        &policy::Notice {
-            kind: policy::Kind::Fail,
-            since: Some(report.checked_at),
-            caveat: None,
-        },
-        &report,
-        &cfg.hints,
-    );
-    assert_eq!(env["Message"].as_str().unwrap(), rendered.email);
-    let body = rendered.email.as_str();
-    assert!(body.contains("  FAIL market_data\n    Reason: stale 33\n    fresh_symbols=0 stale_symbols=33 max_age_minutes=47.5\n    Hint: Restart market updater: docker compose --profile aws restart market-updater-aws\n"), "{body}");
-    assert!(rendered.sms.len() <= 140 && rendered.sms.is_ascii());
-    assert!(rendered.sms.starts_with(&format!(
-        "FAIL {name}: market_data(stale 33), signal_monitor(not running) "
-    )));
+    let body = env["Message"].as_str().unwrap();
+    for needle in [
+        format!("FAIL - trading ({name})\ntrading is failing\n"),
+        "URL:      https://trading.example/api/health/system\n".to_string(),
+        "Not healthy, worst first (2):\n".to_string(),
+        format!("  FAIL market_data\n    Reason: stale 33\n    Hint: {HINT}\n"),
+        "  FAIL signal_monitor\n    Reason: not running\n".to_string(),
+    ] {
+        assert!(body.contains(&needle), "missing {needle:?} in:\n{body}");
+    }
+    for secret in ["s3cret", "user:pw", "telegram"] {
+        assert!(!body.contains(secret), "{secret} in:\n{body}");
+    }
 
-    // The same report again (a retried run in the same second would read the same state) is a
-    // second failing run of an open incident: nothing more is sent.
-    tokio::time::sleep(Duration::from_millis(10_500)).await;
-    let again = seed_report(&name, true, Utc::now());
-    let outcome = alert::process(&cfg, &metrics, &again, &aws).await.unwrap();
-    assert_eq!(outcome, "no alert due");
-    assert!(drain(&queue).await.is_empty());
-
-    let examples = format!(
-        "SUBJECT: {}\n\nSMS: {}\n\nEMAIL:\n{}\nSQS ENVELOPE:\n{}\n",
-        rendered.subject,
-        rendered.sms,
-        rendered.email,
-        serde_json::to_string_pretty(env).unwrap()
+    // The next run (still failing) has nothing new to say; the healthy one resolves.
+    let later = report.checked_at + chrono::Duration::minutes(5);
+    let again = self::report(&name, true, later);
+    assert_eq!(
+        alert::deliver(&cfg, &again, &aws, None).await.unwrap(),
+        "no notice due"
     );
+    let healthy = self::report(&name, false, later + chrono::Duration::minutes(5));
+    assert_eq!(
+        alert::deliver(&cfg, &healthy, &aws, None).await.unwrap(),
+        "sent RESOLVED for trading"
+    );
+    let got2 = drain(&queue).await;
+    assert_eq!(got2.len(), 1, "{got2:#?}");
+    assert_eq!(attribute(&got2[0], "severity"), "RESOLVED");
+    assert_eq!(
+        got2[0]["Subject"],
+        format!("[RESOLVED] {name}/trading no longer failing, after 10 min")
+    );
+
+    let examples: String = got
+        .iter()
+        .chain(&got2)
+        .map(|e| {
+            format!(
+                "SUBJECT: {}\nATTRIBUTES: severity={} target={} canary={}\n{}\n",
+                e["Subject"].as_str().unwrap_or(""),
+                attribute(e, "severity"),
+                attribute(e, "target"),
+                attribute(e, "canary"),
+                e["Message"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
     std::fs::write(
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("alert-fail-example.txt"),
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("alert-examples.txt"),
         examples,
     )
     .unwrap();
 }
 
-#[tokio::test]
-async fn unreadable_state_still_sends_the_fail_and_says_it_may_repeat() {
-    let aws = aws().await;
-    let name = unique("alerts-unknown");
-    let (topic, queue) = topic_with_queue(&aws, &name).await;
-    // The canary's own AWS configuration (its HTTP client, timeouts and retries).
-    let shared = aws.config().await;
-    // CloudWatch unreachable (nothing listens on port 9), SNS fine.
-    let broken = aws.with_cloudwatch(aws_sdk_cloudwatch::Client::from_conf(
-        aws_sdk_cloudwatch::config::Builder::from(shared)
-            .endpoint_url("http://127.0.0.1:9")
-            .build(),
-    ));
-    let report = seed_report(&name, true, Utc::now());
-    let err = alert::process(
-        &alert_config(&topic, 60),
-        &metrics_config(&unique("AlertsTest")),
-        &report,
-        &broken,
-    )
-    .await
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.starts_with(&format!(
-            "sent FAIL alert: [FAIL] {name}: market_data, signal_monitor; but cannot write alert state"
-        )),
-        "{err}"
-    );
-    let got = drain(&queue).await;
-    assert_eq!(got.len(), 1, "{got:#?}");
-    assert_eq!(attribute(&got[0], "severity"), "FAIL");
-    assert!(got[0]["Message"]
-        .as_str()
-        .unwrap()
-        .contains("Note: alert state unavailable - this may repeat an earlier alert."));
-
-    // Passing with unknown state: never a RESOLVED, and nothing written over the stored state.
-    let ok = seed_report(&name, false, Utc::now());
-    let outcome = alert::process(
-        &alert_config(&topic, 60),
-        &metrics_config(&unique("AlertsTest")),
-        &ok,
-        &broken,
-    )
-    .await
-    .unwrap();
-    assert_eq!(outcome, "no alert due");
-    assert!(drain(&queue).await.is_empty());
-}
-
 /// A failed Publish says whether SNS may still have published: an error answer to every attempt
-/// is a rejection; an attempt sent and never answered (reset, stall) makes the outcome unknown,
-/// even when later attempts were answered with errors.
+/// is a rejection; an attempt sent and never answered (reset, stall) makes the outcome unknown.
+/// Either way the notice stays in the table, and the next run sends it once, marked late (and
+/// as a possible repeat when the outcome was unknown).
 #[tokio::test]
-async fn sns_failures_tell_a_rejection_from_a_possible_publish() {
+async fn sns_failures_keep_the_notice_for_the_next_run_which_sends_it_once_marked_late() {
     use super::support::fault_proxy::{Fault, FaultProxy, Service};
     let aws = aws().await;
     let name = unique("alerts-notify");
-    let (topic, queue) = topic_with_queue(&aws, &name).await;
-    // The canary's own AWS configuration (its HTTP client, timeouts and retries).
-    let shared = aws.config().await;
+    let (topic, queue) = crate::metrics::topic_with_queue(&name).await;
+    let cfg = alert_config(&topic, &crate::state_table::new_table().await);
+    let shared = aws_config::load_from_env().await;
     let cases = [
         (Fault::Throttle, false),
         (Fault::InternalError, false),
@@ -366,8 +281,8 @@ async fn sns_failures_tell_a_rejection_from_a_possible_publish() {
     for (fault, maybe) in cases {
         let proxy = FaultProxy::start(&super::support::localstack_endpoint()).await;
         proxy.set(Service::Sns, fault.clone());
-        let through_proxy = aws.with_sns(aws_sdk_sns::Client::from_conf(
-            aws_sdk_sns::config::Builder::from(shared)
+        let faulty_sns = aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(&shared)
                 .endpoint_url(proxy.url())
                 .timeout_config(
                     aws_config::timeout::TimeoutConfig::builder()
@@ -376,44 +291,64 @@ async fn sns_failures_tell_a_rejection_from_a_possible_publish() {
                         .build(),
                 )
                 .build(),
-        ));
-        let report = seed_report(&unique("alerts-notify"), true, Utc::now());
-        let err = alert::process(
-            &alert_config(&topic, 60),
-            &metrics_config(&unique("AlertsTest")),
-            &report,
-            &through_proxy,
-        )
-        .await
-        .unwrap_err();
-        let alert::AlertError::Notify(notify) = &err else {
-            panic!("{fault:?}: expected a publish failure, got {err:?}");
+        );
+        let canary = unique("alerts-notify");
+        let t0 = Utc::now();
+        let first = report(&canary, true, t0);
+        let err = run_at(&aws, &faulty_sns, &cfg, &first, t0)
+            .await
+            .unwrap_err();
+        let [(target, AlertError::Publish { kind, error })] = err.errors.as_slice() else {
+            panic!("{fault:?}: expected one publish failure, got {err:?}");
         };
-        assert_eq!(notify.may_have_published(), maybe, "{fault:?}: {notify:?}");
+        assert_eq!((target.as_str(), *kind), ("trading", "FAIL"), "{fault:?}");
+        assert_eq!(error.may_have_published(), maybe, "{fault:?}: {error:?}");
         assert!(
             err.to_string()
-                .starts_with(&format!("cannot publish the FAIL alert to {topic}: ")),
+                .starts_with("trading: cannot publish the FAIL notice: "),
             "{fault:?}: {err}"
         );
         assert!(
             proxy.count_operation(Service::Sns, "Publish") >= 2,
             "{fault:?}: the SDK retried"
         );
+        // The next run, a minute later (past any lease), with SNS working.
+        let t1 = t0 + chrono::Duration::minutes(1);
+        let sent = run_at(&aws, aws.sns().await, &cfg, &report(&canary, true, t1), t1)
+            .await
+            .unwrap();
+        let marks = if maybe { "late, may repeat" } else { "late" };
+        assert_eq!(
+            sent,
+            format!("sent FAIL for trading ({marks})"),
+            "{fault:?}"
+        );
+        let got = drain(&queue).await;
+        assert_eq!(got.len(), 1, "{fault:?}: {got:#?}");
+        let body = got[0]["Message"].as_str().unwrap();
+        assert!(body.contains("\nLate: due at "), "{fault:?}: {body}");
+        assert_eq!(body.contains("\nMay repeat: "), maybe, "{fault:?}: {body}");
+        assert_eq!(attribute(&got[0], "canary"), canary);
+        // And a third run has nothing left to send.
+        let t2 = t1 + chrono::Duration::minutes(1);
+        let quiet = run_at(&aws, aws.sns().await, &cfg, &report(&canary, true, t2), t2)
+            .await
+            .unwrap();
+        assert_eq!(quiet, "no notice due", "{fault:?}");
     }
-    assert!(drain(&queue).await.is_empty(), "nothing reached the topic");
+    assert!(drain(&queue).await.is_empty());
 }
 
-// The CLI runs as a blocking child process: a second worker keeps the test server serving.
+// The CLI runs as a blocking child process: a second worker keeps the sample service serving.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
-    let aws = aws().await;
     let name = unique("alerts-seq");
     let namespace = unique("AlertsSeq");
-    let (topic, queue) = topic_with_queue(&aws, &name).await;
+    let (topic, queue) = crate::metrics::topic_with_queue(&name).await;
+    let table = crate::state_table::new_table().await;
     let service = super::support::sample_service(Scenario::Healthy).await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("canary.json");
-    let hint = "Restart market updater: docker compose --profile aws restart market-updater-aws";
     std::fs::write(
         &config,
         serde_json::json!({
@@ -421,7 +356,7 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
             "targets": [{
                 "name": "trading",
                 "url": service.url(),
-                "hints": {"market_data": hint},
+                "hints": {"market_data": HINT},
             }],
             "metrics": {"namespace": namespace},
             "alerts": {"reminder_minutes": 1},
@@ -430,7 +365,6 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
     )
     .unwrap();
     let config = config.to_str().unwrap().to_string();
-    let endpoint = super::support::localstack_endpoint();
     // One `health-canary check --publish` process per run: no state survives in memory.
     let run = |failing: bool| {
         service.set(if failing {
@@ -438,19 +372,12 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
         } else {
             Scenario::Healthy
         });
-        let (config, topic, endpoint) = (config.clone(), topic.clone(), endpoint.clone());
+        let (config, topic, table) = (config.clone(), topic.clone(), table.clone());
         tokio::task::spawn_blocking(move || {
-            let out = super::support::run_cli(
-                &["check", "--config", &config, "--publish"],
-                &[
-                    ("AWS_ENDPOINT_URL", endpoint.as_str()),
-                    ("AWS_ACCESS_KEY_ID", "test"),
-                    ("AWS_SECRET_ACCESS_KEY", "test"),
-                    ("AWS_REGION", "us-east-1"),
-                    ("AWS_EC2_METADATA_DISABLED", "true"),
-                    ("CANARY_TOPIC_ARN", topic.as_str()),
-                ],
-            );
+            let mut env = crate::metrics::aws_env();
+            env.extend([("CANARY_TOPIC_ARN", topic), ("CANARY_STATE_TABLE", table)]);
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let out = super::support::run_cli(&["check", "--config", &config, "--publish"], &env);
             let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
             // 1 on FAIL, 0 on PASS; 3 is the metrics side failing (LocalStack under load can
             // time PutMetricData out), which this alerts test does not judge.
@@ -463,8 +390,6 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
             stderr
         })
     };
-    // State is read back in 10-second buckets: runs of one canary must be further apart.
-    let pause = || tokio::time::sleep(Duration::from_millis(10_500));
     let sent = |stderr: &str| {
         stderr
             .split("alerts: ")
@@ -473,68 +398,139 @@ async fn separate_cli_runs_send_one_fail_one_reminder_one_resolved() {
             .unwrap_or_else(|| format!("no alerts outcome in: {stderr}"))
     };
 
-    assert_eq!(sent(&run(false).await.unwrap()), "no alert due");
-    pause().await;
+    assert_eq!(sent(&run(false).await.unwrap()), "no notice due");
     let fail_at = std::time::Instant::now();
-    assert_eq!(
-        sent(&run(true).await.unwrap()),
-        format!("sent FAIL alert: [FAIL] {name}: market_data")
-    );
-    pause().await;
-    assert_eq!(sent(&run(true).await.unwrap()), "no alert due");
+    assert_eq!(sent(&run(true).await.unwrap()), "sent FAIL for trading");
+    assert_eq!(sent(&run(true).await.unwrap()), "no notice due");
     // reminder_minutes is 1 and the policy allows 30 s of scheduler slack: due 30 s after the
-    // FAIL went out.
+    // FAIL was queued.
     tokio::time::sleep(Duration::from_secs(32).saturating_sub(fail_at.elapsed())).await;
-    let reminder = sent(&run(true).await.unwrap());
-    assert!(
-        reminder.starts_with(&format!("sent REMINDER alert: [REMINDER] {name} failing "))
-            && reminder.ends_with(" min: market_data"),
-        "{reminder}"
+    assert_eq!(sent(&run(true).await.unwrap()), "sent REMINDER for trading");
+    assert_eq!(
+        sent(&run(false).await.unwrap()),
+        "sent RESOLVED for trading"
     );
-    pause().await;
-    let resolved = sent(&run(false).await.unwrap());
-    assert!(
-        resolved.starts_with(&format!(
-            "sent RESOLVED alert: [RESOLVED] {name}: all components back to PASS after "
-        )),
-        "{resolved}"
-    );
-    pause().await;
-    assert_eq!(sent(&run(false).await.unwrap()), "no alert due");
+    assert_eq!(sent(&run(false).await.unwrap()), "no notice due");
 
     let got = drain(&queue).await;
     let severities: Vec<&str> = got.iter().map(|e| attribute(e, "severity")).collect();
     assert_eq!(severities, ["FAIL", "REMINDER", "RESOLVED"], "{got:#?}");
     for e in &got {
         assert_eq!(attribute(e, "canary"), name);
+        assert_eq!(attribute(e, "target"), "trading");
     }
     let fail = got[0]["Message"].as_str().unwrap();
     assert!(
-        fail.starts_with(&format!("FAIL - {name}\nFailing: market_data\n")),
+        fail.starts_with(&format!("FAIL - trading ({name})\ntrading is failing\n")),
         "{fail}"
     );
     assert!(
-        fail.contains("\n  FAIL market_data\n") && fail.contains(&format!("    Hint: {hint}\n")),
+        fail.contains("\n  FAIL market_data\n") && fail.contains(&format!("    Hint: {HINT}\n")),
         "{fail}"
     );
+    let reminder = got[1]["Subject"].as_str().unwrap();
+    assert!(
+        reminder.starts_with(&format!("[REMINDER] {name}/trading still failing after ")),
+        "{reminder}"
+    );
     assert!(got[2]["Message"].as_str().unwrap().starts_with(&format!(
-        "RESOLVED - {name}\nNo critical target or component is failing any more.\n"
+        "RESOLVED - trading ({name})\ntrading is no longer failing, after "
     )));
-    let examples: String = got
-        .iter()
-        .map(|e| {
-            format!(
-                "SUBJECT: {}\nATTRIBUTES: severity={} canary={}\n{}\n",
-                e["Subject"].as_str().unwrap_or(""),
-                attribute(e, "severity"),
-                attribute(e, "canary"),
-                e["Message"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+
+    // `health-canary incidents` reads the incident back from the table.
+    let mut env = crate::metrics::aws_env();
+    env.extend([("CANARY_STATE_TABLE", table.clone())]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = super::support::run_cli(&["incidents", "--canary", &name, "--json"], &env);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["target"], "trading");
+    assert_eq!(list[0]["open"], false);
+    assert_eq!(list[0]["notices_sent"], 3, "FAIL, REMINDER, RESOLVED");
+}
+
+// The CLI runs as a blocking child process: a second worker keeps the sample service serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silence_added_from_the_cli_keeps_a_failing_target_quiet_until_it_is_removed() {
+    let name = unique("alerts-silence");
+    let (topic, queue) = crate::metrics::topic_with_queue(&name).await;
+    let table = crate::state_table::new_table().await;
+    let service = super::support::sample_service(Scenario::MarketDataDown).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("canary.json");
     std::fs::write(
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("alert-sequence-example.txt"),
-        examples,
+        &config,
+        serde_json::json!({
+            "canary": name,
+            "targets": [{"name": "trading", "url": service.url()}],
+            "metrics": {"namespace": unique("AlertsSilence")},
+            "alerts": {"topic_arn": topic, "state_table": table},
+        })
+        .to_string(),
     )
     .unwrap();
+    let config = config.to_str().unwrap().to_string();
+    let cli = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let env = crate::metrics::aws_env();
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = super::support::run_cli(&args, &env);
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+    };
+    let args = |list: &[&str]| -> Vec<String> {
+        list.iter()
+            .map(|s| s.to_string())
+            .chain(["--config".to_string(), config.clone()])
+            .collect()
+    };
+
+    let (code, out, err) = cli(args(&[
+        "silence", "add", "--target", "trading", "--for", "2h", "--reason", "deploy", "--by", "ops",
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("ID "), "{out}");
+    assert!(
+        out.contains("trading") && out.contains("active  ops  deploy"),
+        "{out}"
+    );
+    let (code, out, err) = cli(args(&["silence", "list", "--json"])).await.unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["target"], "trading");
+    let id = list[0]["id"].as_str().unwrap().to_string();
+
+    let (code, _, err) = cli(args(&["check", "--publish"])).await.unwrap();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("alerts: 1 target silenced"), "{err}");
+    assert!(
+        drain(&queue).await.is_empty(),
+        "nothing sent while silenced"
+    );
+
+    let (code, out, err) = cli(args(&["silence", "remove", &id])).await.unwrap();
+    assert_eq!(
+        (code, out),
+        (Some(0), format!("removed silence {id}\n")),
+        "{err}"
+    );
+    let (code, _, err) = cli(args(&["check", "--publish"])).await.unwrap();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("alerts: sent FAIL for trading"), "{err}");
+    let got = drain(&queue).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(attribute(&got[0], "severity"), "FAIL");
+
+    let (code, _, err) = cli(args(&["silence", "remove", &id])).await.unwrap();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(&format!("no silence with id {id}")), "{err}");
 }

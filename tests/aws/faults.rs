@@ -1,5 +1,6 @@
 //! AWS faults through the fault-injecting proxy: the proxy speaks each protocol's real error
-//! shapes, and the canary keeps its promises when CloudWatch or SNS misbehave.
+//! shapes, and the canary keeps its promises when CloudWatch, SNS or the DynamoDB state table
+//! misbehave.
 
 use crate::support::fault_proxy::{Fault, FaultProxy, Service};
 use crate::support::localstack_endpoint;
@@ -274,7 +275,8 @@ async fn scenario(tag: &str, headers: serde_json::Value) -> Scenario {
         "targets": [{"name": "trading", "url": service.url(),
                      "headers": headers, "retries": 0}],
         "metrics": {"namespace": namespace},
-        "alerts": {"topic_arn": topic_arn, "failure_threshold": 1}
+        "alerts": {"topic_arn": topic_arn, "failure_threshold": 1,
+                   "state_table": crate::state_table::new_table().await}
     });
     std::fs::write(&path, serde_json::to_vec_pretty(&config).expect("json")).expect("write");
     Scenario {
@@ -302,6 +304,11 @@ async fn run_canary(config: &str, endpoint: &str, extra: &[&str], env: &[(&str, 
     args.extend(extra.iter().map(|s| s.to_string()));
     let mut vars: Vec<(String, String)> = vec![
         ("AWS_ENDPOINT_URL".into(), endpoint.into()),
+        // The state table lives in moto; a test faulting it points this at a proxy instead.
+        (
+            "AWS_ENDPOINT_URL_DYNAMODB".into(),
+            crate::support::moto_endpoint(),
+        ),
         ("AWS_ACCESS_KEY_ID".into(), "test".into()),
         ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
         ("AWS_REGION".into(), "us-east-1".into()),
@@ -464,7 +471,7 @@ async fn healthy_aws_means_the_canary_did_its_job_even_when_the_service_fails() 
     assert_eq!(run.code, Some(EXIT_SERVICE_FAILED), "{}", run.stderr);
     assert!(!run.stderr.contains("FAILED"), "{}", run.stderr);
     assert!(
-        run.stderr.contains("alerts: sent FAIL alert"),
+        run.stderr.contains("alerts: sent FAIL for trading"),
         "{}",
         run.stderr
     );
@@ -481,11 +488,7 @@ async fn healthy_aws_means_the_canary_did_its_job_even_when_the_service_fails() 
     let got = alerts(&s.aws.sqs, &s.queue_url, 1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1, "{got:?}");
     assert_fail_alert(&s, &got[0]);
-    assert!(
-        !got[0].1.contains("alert state unavailable"),
-        "{}",
-        got[0].1
-    );
+    assert!(!got[0].1.contains("Late:"), "{}", got[0].1);
     assert!(run.elapsed < WALL_BOUND);
 }
 
@@ -518,8 +521,10 @@ async fn cloudwatch_transient_errors_are_retried_and_metrics_land() {
             .count();
         // The SDK retried past the injected failures: more requests than failures.
         assert_eq!(refused, failures as usize, "{fault:?}");
-        assert!(
-            puts > failures as usize + 1,
+        // One batch: the refused attempts, then the one that landed.
+        assert_eq!(
+            puts,
+            failures as usize + 1,
             "{fault:?}: {puts} PutMetricData requests"
         );
         assert!(
@@ -568,17 +573,10 @@ async fn cloudwatch_down(fault: Fault) {
         proxy.count_operation(Service::CloudWatch, "PutMetricData") >= 3,
         "{fault:?}: retried"
     );
-    // The alert still went out, failing open on the unreadable state.
+    // The alert side does not need CloudWatch: the alert still went out.
     let got = alerts(&s.aws.sqs, &s.queue_url, 1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1, "{fault:?}: {got:?}");
     assert_fail_alert(&s, &got[0]);
-    assert!(
-        got[0]
-            .1
-            .contains("alert state unavailable - this may repeat an earlier alert"),
-        "{}",
-        got[0].1
-    );
     eprintln!("{fault:?}: exit {:?} in {:?}", run.code, run.elapsed);
 }
 
@@ -618,7 +616,7 @@ async fn sns_down(fault: Fault) {
     assert!(run.elapsed < WALL_BOUND, "{fault:?} took {:?}", run.elapsed);
     assert!(
         run.stderr
-            .contains("alerts: FAILED: cannot publish the FAIL alert"),
+            .contains("alerts: FAILED: trading: cannot publish the FAIL notice"),
         "{fault:?}: {}",
         run.stderr
     );
@@ -662,49 +660,56 @@ async fn sns_stalling_ten_seconds_is_reported_within_the_lambda_timeout() {
     sns_down(Fault::Stall(Duration::from_secs(10))).await;
 }
 
+/// The state table unreachable: nothing is sent (no notice without its state), the run fails
+/// (exit 3) naming the table, metrics still land, and the first run with the table back pages.
 #[tokio::test(flavor = "multi_thread")]
-async fn unreadable_alert_state_fails_open_and_says_so() {
+async fn an_unreachable_state_table_sends_nothing_fails_the_run_and_the_next_run_pages() {
     let s = scenario("stateless", serde_json::json!({})).await;
-    let proxy = FaultProxy::start(&localstack_endpoint()).await;
-    // Run 1 opens the incident and alerts; run 2 (state readable) has nothing new to say.
-    let first = run_canary(&s.config, &proxy.url(), &["--publish"], &[]).await;
-    assert_eq!(first.code, Some(EXIT_SERVICE_FAILED), "{}", first.stderr);
-    let got = alerts(&s.aws.sqs, &s.queue_url, 1, Duration::from_secs(10)).await;
-    assert_eq!(got.len(), 1, "{got:?}");
-    let second = run_canary(&s.config, &proxy.url(), &["--publish"], &[]).await;
-    assert_eq!(second.code, Some(EXIT_SERVICE_FAILED), "{}", second.stderr);
+    let expected = expected_series(&s).await;
+    let table = FaultProxy::start(&crate::support::moto_endpoint()).await;
+    let via = [("AWS_ENDPOINT_URL_DYNAMODB", table.url())];
+    let via: Vec<(&str, &str)> = via.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for fault in [Fault::InternalError, Fault::Throttle, Fault::Reset] {
+        table.set(Service::DynamoDb, fault.clone());
+        let run = run_canary(&s.config, &localstack_endpoint(), &["--publish"], &via).await;
+        assert_eq!(
+            run.code,
+            Some(EXIT_CANARY_FAILED),
+            "{fault:?}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .contains("alerts: FAILED: trading: alert state table unavailable"),
+            "{fault:?}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("metrics: FAILED"), "{}", run.stderr);
+        assert!(run.elapsed < WALL_BOUND, "{fault:?} took {:?}", run.elapsed);
+        assert!(
+            alerts(&s.aws.sqs, &s.queue_url, 0, Duration::from_secs(2))
+                .await
+                .is_empty(),
+            "{fault:?}: nothing sent without the table"
+        );
+    }
     assert!(
-        second.stderr.contains("alerts: no alert due"),
-        "{}",
-        second.stderr
+        table.count_operation(Service::DynamoDb, "Query") >= 3,
+        "the silences read was retried"
     );
-    assert!(alerts(&s.aws.sqs, &s.queue_url, 0, Duration::from_secs(2))
-        .await
-        .is_empty());
-    // Run 3: the state cannot be read, so the alert goes out again (fail open), with a caveat.
-    proxy.set_operation(Service::CloudWatch, "GetMetricData", Fault::InternalError);
-    let third = run_canary(&s.config, &proxy.url(), &["--publish"], &[]).await;
-    assert_eq!(third.code, Some(EXIT_SERVICE_FAILED), "{}", third.stderr);
+    let landed = cloudwatch_series(&s.aws.cw, &s.namespace).await;
+    assert!(expected.is_subset(&landed));
+    table.set(Service::DynamoDb, Fault::Pass);
+    let back = run_canary(&s.config, &localstack_endpoint(), &["--publish"], &via).await;
+    assert_eq!(back.code, Some(EXIT_SERVICE_FAILED), "{}", back.stderr);
     assert!(
-        third.stderr.contains("alerts: sent FAIL alert"),
+        back.stderr.contains("alerts: sent FAIL for trading"),
         "{}",
-        third.stderr
-    );
-    assert!(third.elapsed < WALL_BOUND);
-    assert!(
-        proxy.count_operation(Service::CloudWatch, "GetMetricData") >= 3,
-        "read retried"
+        back.stderr
     );
     let got = alerts(&s.aws.sqs, &s.queue_url, 1, Duration::from_secs(10)).await;
     assert_eq!(got.len(), 1, "{got:?}");
     assert_fail_alert(&s, &got[0]);
-    assert!(
-        got[0]
-            .1
-            .contains("Note: alert state unavailable - this may repeat an earlier alert."),
-        "{}",
-        got[0].1
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -725,7 +730,7 @@ async fn both_services_stalling_still_ends_within_the_lambda_timeout_with_emf() 
     );
     assert!(
         run.stderr
-            .contains("alerts: FAILED: cannot publish the FAIL alert"),
+            .contains("alerts: FAILED: trading: cannot publish the FAIL notice"),
         "{}",
         run.stderr
     );
@@ -770,9 +775,12 @@ async fn header_secret_never_reaches_cloudwatch_sns_logs_or_emf() {
     )
     .await;
     let proxy = FaultProxy::start(&localstack_endpoint()).await;
+    let table = FaultProxy::start(&crate::support::moto_endpoint()).await;
+    let table_url = table.url();
     let env = [
         ("CANARY_TEST_SECRET", secret.as_str()),
         ("RUST_LOG", "trace"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", table_url.as_str()),
     ];
     // Healthy AWS (metrics and alert delivered), then CloudWatch down (the EMF fallback and the
     // error paths print everything they have).
@@ -813,6 +821,14 @@ async fn header_secret_never_reaches_cloudwatch_sns_logs_or_emf() {
         .map(|r| String::from_utf8_lossy(&r.raw).into_owned())
         .collect();
     assert!(sent_to_aws.iter().any(|r| r.contains("PutMetricData")));
+    let sent_to_table: Vec<String> = table
+        .seen()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.raw).into_owned())
+        .collect();
+    assert!(sent_to_table
+        .iter()
+        .any(|r| r.contains("DynamoDB_20120810.")));
 
     let outputs: Vec<(&str, String)> = vec![
         ("stdout (healthy)", healthy.stdout.clone()),
@@ -822,6 +838,7 @@ async fn header_secret_never_reaches_cloudwatch_sns_logs_or_emf() {
         ("ListMetrics", format!("{landed:?}")),
         ("SNS messages from SQS", format!("{got:?}")),
         ("raw requests to AWS", sent_to_aws.join("\n")),
+        ("raw requests to the state table", sent_to_table.join("\n")),
     ];
     for (what, text) in &outputs {
         assert!(!text.is_empty(), "{what} is empty");

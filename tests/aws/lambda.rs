@@ -3,7 +3,7 @@
 //! LocalStack, and the handler's stable error types.
 
 use crate::metrics::{aws_env, read_values, test_aws, unique};
-use crate::support::lambda_process::{invoke_fresh, Invocation};
+use crate::support::lambda_process::{invoke_fresh, invoke_fresh_at_once, Invocation};
 use crate::support::{self, Scenario};
 use health_canary::check::config::{self, Overrides};
 use health_canary::entry::lambda::{
@@ -193,7 +193,8 @@ async fn scheduled_invocation_through_cargo_lambda_watch_lands_metrics() {
 
 /// Starts the real `health-canary-lambda` (lambda_runtime's loop, as Lambda starts it) with the
 /// test's AWS settings and `env` and nothing inherited, hands it `event` once through a local
-/// Runtime API with a deadline `within` from now, and returns its answer; panics when none comes.
+/// Runtime API, and returns its answer; panics when none comes `within`. The invocation's deadline
+/// is ten minutes out: every AWS call gets LocalStack's 60 s and the alert path keeps five.
 pub async fn run_function<K: AsRef<str>>(
     event: Vec<u8>,
     env: &[(K, String)],
@@ -204,7 +205,7 @@ pub async fn run_function<K: AsRef<str>>(
         .map(|(k, v)| (k.to_string(), v))
         .chain(env.iter().map(|(k, v)| (k.as_ref().to_string(), v.clone())))
         .collect();
-    invoke_fresh(&env, &event, within, within).await
+    invoke_fresh(&env, &event, Duration::from_secs(600), within).await
 }
 
 // No alert topic here: LocalStack 4.13's CloudWatch stalled (no answer for 60 s and more) when the
@@ -219,21 +220,35 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
         "/tests/fixtures/scheduled-event.json"
     ))
     .unwrap();
+
+    // The real binary and lambda_runtime's loop, as Lambda starts it.
+    let env: Vec<(String, String)> = aws_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain([
+            ("AWS_LAMBDA_LOG_FORMAT".to_string(), "JSON".to_string()),
+            ("CANARY_URL".to_string(), service.url()),
+            ("CANARY_NAME".to_string(), canary.clone()),
+            ("CANARY_NAMESPACE".to_string(), ns.clone()),
+        ])
+        .collect();
     // Generous: under load LocalStack can take tens of seconds per call (see LOCALSTACK_TIMEOUT).
-    let run = run_function(
-        event,
-        &[
-            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_string()),
-            ("CANARY_URL", service.url()),
-            ("CANARY_NAME", canary.clone()),
-            ("CANARY_NAMESPACE", ns.clone()),
-        ],
+    let Invocation {
+        kind,
+        body,
+        stdout,
+        stderr,
+    } = invoke_fresh(
+        &env,
+        &event,
+        // Every AWS call gets LocalStack's 60 s and the alert path keeps five: probing needs
+        // a deadline further out than the template's.
+        Duration::from_secs(600),
         Duration::from_secs(300),
     )
     .await;
-    let (body, stderr) = (&run.body, &run.stderr);
-    assert_eq!(run.kind, "response", "body: {body}\nstderr: {stderr}");
-    let summary: serde_json::Value = serde_json::from_str(body).expect("summary JSON");
+    assert_eq!(kind, "response", "body: {body}\nstderr: {stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&body).expect("summary JSON");
     assert_eq!(summary["canary"], serde_json::json!(canary));
     assert_eq!(summary["status"], serde_json::json!("FAIL"));
     assert_eq!(
@@ -262,7 +277,7 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
     assert_eq!(summaries[0]["level"], serde_json::json!("INFO"));
     assert_eq!(summaries[0]["status"], serde_json::json!("FAIL"));
     assert_eq!(summaries[0]["canary"], serde_json::json!(canary));
-    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
+    assert!(stdout.is_empty(), "stdout: {stdout}");
 
     let aws = test_aws().await;
     let c = canary.as_str();
@@ -294,24 +309,34 @@ async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_configuration_reaches_the_runtime_as_canary_config_invalid() {
     let event = br#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#.to_vec();
-    let run = run_function(
-        event,
-        &[(
-            "CANARY_CONFIG",
+    let env: Vec<(String, String)> = aws_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain([(
+            "CANARY_CONFIG".to_string(),
             r#"{"targets":[{"url":"ftp://x/"}]}"#.to_string(),
-        )],
+        )])
+        .collect();
+    // Three cold starts at the same moment, each its own process answering its own invocation.
+    let answers = invoke_fresh_at_once(
+        3,
+        &env,
+        &event,
+        Duration::from_secs(60),
         Duration::from_secs(60),
     )
     .await;
-    let (kind, body) = (run.kind, run.body);
-    assert_eq!(kind, "error");
-    let err: serde_json::Value = serde_json::from_str(&body).expect("error JSON");
-    assert_eq!(err["errorType"], serde_json::json!(ERROR_CONFIG_INVALID));
-    let message = err["errorMessage"].as_str().unwrap_or_default();
-    assert!(
-        message.starts_with("invalid canary configuration: "),
-        "message: {message}"
-    );
+    assert_eq!(answers.len(), 3);
+    for a in answers {
+        assert_eq!(a.kind, "error", "stderr: {}", a.stderr);
+        let err: serde_json::Value = serde_json::from_str(&a.body).expect("error JSON");
+        assert_eq!(err["errorType"], serde_json::json!(ERROR_CONFIG_INVALID));
+        let message = err["errorMessage"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("invalid canary configuration: "),
+            "message: {message}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -323,7 +348,7 @@ async fn invalid_configuration_is_reported_on_every_invocation_as_canary_config_
     };
     for _ in 0..2 {
         let err = canary
-            .handle(serde_json::json!({"anything": true}))
+            .handle(serde_json::json!({"anything": true}), None)
             .await
             .unwrap_err();
         let d = Diagnostic::from(err);
@@ -359,7 +384,7 @@ async fn unreachable_cloudwatch_fails_the_invocation_as_canary_delivery_failed()
         aws,
     };
     let err = canary
-        .handle(serde_json::json!({"detail-type": "Scheduled Event"}))
+        .handle(serde_json::json!({"detail-type": "Scheduled Event"}), None)
         .await
         .unwrap_err();
     let CanaryError::DeliveryFailed(detail) = &err else {

@@ -184,7 +184,7 @@ async fn delivered_metrics_read_back_with_exact_names_dimensions_and_values() {
         ],
     );
     let aws = test_aws().await;
-    let delivery = deliver(&config, &report, &aws).await;
+    let delivery = deliver(&config, &report, &aws, None).await;
     assert_eq!(
         delivery.metrics_line(),
         format!("published 9 datums to {ns} in 1 PutMetricData call")
@@ -326,6 +326,7 @@ pub fn aws_env() -> Vec<(&'static str, String)> {
             LOCALSTACK_TIMEOUT.as_secs().to_string(),
         ),
         ("AWS_ENDPOINT_URL", support::localstack_endpoint()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", support::moto_endpoint()),
         ("AWS_ACCESS_KEY_ID", "test".into()),
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
         ("AWS_REGION", "us-east-1".into()),
@@ -496,6 +497,7 @@ async fn unreachable_cloudwatch_writes_every_datum_as_emf_still_alerts_and_exits
         ("CANARY_NAME", canary.clone()),
         ("CANARY_NAMESPACE", ns.clone()),
         ("CANARY_TOPIC_ARN", topic_arn),
+        ("CANARY_STATE_TABLE", crate::state_table::new_table().await),
         ("CANARY_FAILURE_THRESHOLD", "1".into()),
     ]);
     let url = service.url();

@@ -266,7 +266,7 @@ async fn unreadable_config_parameter_or_secret_fails_every_invocation_naming_it(
         Settings::from_lookup(&|k| (k == "CANARY_CONFIG_SSM").then(|| parameter.clone()));
     let canary = Canary::from_settings(&settings).await;
     for _ in 0..2 {
-        let d = Diagnostic::from(canary.handle(json!({})).await.unwrap_err());
+        let d = Diagnostic::from(canary.handle(json!({}), None).await.unwrap_err());
         assert_eq!(d.error_type, ERROR_CONFIG_INVALID);
         assert!(
             d.error_message.contains(&format!(

@@ -1,5 +1,6 @@
 //! The built `health-canary check` against local servers: exit codes, the table, the JSON shape,
-//! logging on stderr only, and header secrets never printed.
+//! logging on stderr only, and header secrets never printed; `silence` and `incidents` usage
+//! errors (their work against the table is in the AWS tests).
 
 use crate::support::{read_request_head, run_cli, sample_service, serve_raw, Scenario};
 use serde_json::{json, Value};
@@ -232,7 +233,14 @@ fn usage_and_config_errors_exit_two_with_what_to_fix_on_stderr() {
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"targets":[{"url":"ftp://example.com/health"}]}"#).unwrap();
     let bad = bad.to_str().unwrap().to_string();
-    let cases: [(&[&str], &str); 6] = [
+    let good = dir.path().join("good.json");
+    std::fs::write(
+        &good,
+        r#"{"targets":[{"name":"trading","url":"https://example.com/health"}],"alerts":{"state_table":"canary-state"}}"#,
+    )
+    .unwrap();
+    let good = good.to_str().unwrap().to_string();
+    let cases: [(&[&str], &str); 12] = [
         (
             &["check", "--config", &bad],
             "must be an http:// or https:// URL",
@@ -247,6 +255,39 @@ fn usage_and_config_errors_exit_two_with_what_to_fix_on_stderr() {
         (
             &["check", "--url", "http://example.com/health"],
             "plain http to 'example.com' is refused",
+        ),
+        (
+            &["silence", "list"],
+            "no alert state table: give --table or CANARY_STATE_TABLE",
+        ),
+        (
+            &[
+                "silence", "add", "--target", "a", "--all", "--for", "2h", "--reason", "x",
+            ],
+            "'--target <TARGET>' cannot be used with '--all'",
+        ),
+        (
+            &[
+                "silence", "add", "--for", "2h", "--reason", "x", "--table", "t",
+            ],
+            "--target <TARGET>",
+        ),
+        (
+            &[
+                "silence", "add", "--all", "--for", "soon", "--reason", "x", "--table", "t",
+            ],
+            "--for soon: not a duration (write 2h, 30m, 7d or 1h 30m)",
+        ),
+        (
+            &[
+                "silence", "add", "--target", "nope", "--for", "2h", "--reason", "x", "--config",
+                &good,
+            ],
+            "--target nope: not a configured target (targets: trading)",
+        ),
+        (
+            &["incidents", "--since", "a while", "--table", "t"],
+            "--since a while: not a duration",
         ),
     ];
     for (args, want) in cases {

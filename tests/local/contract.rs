@@ -454,8 +454,10 @@ fn function_environment_uses_only_variables_the_code_reads() {
         "CANARY_NAME",
         "CANARY_NAMESPACE",
         "CANARY_TOPIC_ARN",
-        "CANARY_INTERVAL_MINUTES",
+        "CANARY_STATE_TABLE",
         "CANARY_FAILURE_THRESHOLD",
+        "CANARY_RECOVERY_THRESHOLD",
+        "CANARY_FUNCTION_TIMEOUT_SECONDS",
         "CANARY_REMINDER_MINUTES",
         "CANARY_NOTIFY_WARN",
         "CANARY_MEASUREMENTS",
@@ -494,7 +496,8 @@ fn function_environment_uses_only_variables_the_code_reads() {
 const STACK_OWNED: &[&str] = &[
     "CANARY_NAMESPACE",
     "CANARY_TOPIC_ARN",
-    "CANARY_INTERVAL_MINUTES",
+    "CANARY_STATE_TABLE",
+    "CANARY_FUNCTION_TIMEOUT_SECONDS",
     "CANARY_CONFIG_FILE",
 ];
 
@@ -517,11 +520,16 @@ fn template_parameters_reach_the_function_only_when_set() {
     };
     assert_eq!(get(&defaults, "CANARY_NAMESPACE"), DEFAULT_NAMESPACE);
     assert_eq!(get(&defaults, "CANARY_TOPIC_ARN"), "ref:Topic");
-    assert_eq!(get(&defaults, "CANARY_INTERVAL_MINUTES"), "5");
+    assert_eq!(get(&defaults, "CANARY_STATE_TABLE"), "ref:StateTable");
+    assert_eq!(
+        get(&defaults, "CANARY_FUNCTION_TIMEOUT_SECONDS"),
+        param_default(&cfn::load("template.yaml"), "TimeoutSeconds")
+    );
     let set = function_env(&[
         ("CanaryName", "prod-eu"),
         ("ReminderMinutes", "15"),
         ("FailureThreshold", "3"),
+        ("RecoveryThreshold", "2"),
         ("NotifyWarn", "true"),
         ("Measurements", "none"),
         ("ExistingTopicArn", "arn:aws:sns:us-east-1:123456789012:ops"),
@@ -530,6 +538,7 @@ fn template_parameters_reach_the_function_only_when_set() {
         ("CANARY_NAME", "prod-eu"),
         ("CANARY_REMINDER_MINUTES", "15"),
         ("CANARY_FAILURE_THRESHOLD", "3"),
+        ("CANARY_RECOVERY_THRESHOLD", "2"),
         ("CANARY_NOTIFY_WARN", "true"),
         ("CANARY_MEASUREMENTS", "none"),
         ("CANARY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:ops"),
@@ -735,8 +744,9 @@ fn function_policy_is_least_privilege() {
                     "PutMetricData must be limited to the stack's namespace: {s:?}"
                 );
             }
-            // GetMetricData supports no resource-level permissions.
-            ["cloudwatch:GetMetricData"] => assert_eq!(resources, ["*"]),
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"] => {
+                assert_eq!(resources, ["getatt:StateTable.Arn"], "only the state table")
+            }
             ["sns:Publish"] => assert_eq!(resources, ["ref:Topic"]),
             ["logs:CreateLogStream", "logs:PutLogEvents"] => {
                 assert_eq!(resources, ["getatt:LogGroup.Arn"])
@@ -745,8 +755,10 @@ fn function_policy_is_least_privilege() {
         }
     }
     let want: BTreeSet<String> = [
-        "cloudwatch:GetMetricData",
         "cloudwatch:PutMetricData",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "sns:Publish",
@@ -844,7 +856,7 @@ fn optional_permissions_name_exactly_the_given_parameters_secrets_and_vpc_policy
 }
 
 #[test]
-fn phones_get_fail_resolved_and_every_alarm_notification() {
+fn phones_get_fail_flapping_resolved_and_every_alarm_notification() {
     let t = cfn::load("template.yaml");
     let stack = Stack::new(&t, &[("AlertPhone", "+15555550100")]);
     let sms = stack
@@ -854,14 +866,44 @@ fn phones_get_fail_resolved_and_every_alarm_notification() {
     assert_eq!(sms["FilterPolicyScope"].as_str(), Some("MessageAttributes"));
     let policy: serde_json::Value =
         serde_json::to_value(&sms["FilterPolicy"]).expect("filter policy as JSON");
-    // The canary's FAIL and RESOLVED by their severity attribute; CloudWatch alarm notifications
+    // The canary's FAIL, FLAPPING and RESOLVED by their severity attribute (what opens and closes
+    // an incident); CloudWatch alarm notifications
     // (canary-stopped, errors) carry no attributes, hence `exists: false`. tests/aws/infra.rs
     // drives real alarms and alerts through this policy.
     assert_eq!(
         policy,
-        serde_json::json!({"severity": ["FAIL", "RESOLVED", {"exists": false}]})
+        serde_json::json!({"severity": ["FAIL", "FLAPPING", "RESOLVED", {"exists": false}]})
     );
     assert!(!Stack::new(&t, &[]).has("SmsSubscription"));
+}
+
+#[test]
+fn the_default_function_timeout_fits_the_default_target_and_the_alert_path() {
+    use health_canary::sinks::alert::budget::check_fits;
+    let t = cfn::load("template.yaml");
+    let timeout = param_default(&t, "TimeoutSeconds");
+    let function = &t["Resources"]["Function"]["Properties"];
+    assert!(is_ref_to(&function["Timeout"], "TimeoutSeconds"));
+    assert!(is_ref_to(
+        &function["Environment"]["Variables"]["CANARY_FUNCTION_TIMEOUT_SECONDS"],
+        "TimeoutSeconds"
+    ));
+    let defaults = config::load(
+        None,
+        None,
+        &Overrides {
+            url: Some("https://example.com/health".into()),
+            ..Overrides::default()
+        },
+        &|_| None,
+    )
+    .expect("simple mode");
+    check_fits(
+        &defaults.targets,
+        health_canary::aws::OPERATION_TIMEOUT,
+        std::time::Duration::from_secs(timeout.parse().expect("TimeoutSeconds is a number")),
+    )
+    .expect("the default target fits the default function timeout");
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! The built `health-canary demo`: every scenario's status and reason appear, it exits 0, and it
-//! finishes well within its time budget.
+//! The built `health-canary demo`: every scenario's status and reason appear, the alert
+//! lifecycle shows one FAIL and one RESOLVED, it exits 0, and it finishes well within its time
+//! budget.
 
 use crate::support::run_cli;
 use std::time::{Duration, Instant};
@@ -83,6 +84,36 @@ fn demo_runs_every_scenario_and_exits_zero_quickly() {
             "{title}\n{section}"
         );
     }
+    // The alert lifecycle: one FAIL when the signal monitor stops, one RESOLVED after recovery.
+    let alerts = text
+        .split("━━━ Alerts: what the runs above would have sent ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no alerts section in {text}"));
+    let sent: Vec<&str> = alerts
+        .lines()
+        .filter(|l| l.contains("subject: ") || l.contains("SMS: "))
+        .map(str::trim)
+        .collect();
+    assert_eq!(sent.len(), 4, "{alerts}");
+    assert!(
+        sent[0].ends_with("FAIL      subject: [FAIL] demo/trading-platform: signal_monitor"),
+        "{alerts}"
+    );
+    assert!(
+        sent[1].starts_with("SMS:     FAIL demo/trading-platform: signal_monitor("),
+        "{alerts}"
+    );
+    assert!(
+        sent[2].ends_with(
+            "RESOLVED  subject: [RESOLVED] demo/trading-platform no longer failing, after 15 min"
+        ),
+        "{alerts}"
+    );
+    assert!(
+        sent[3].starts_with("SMS:     RESOLVED demo/trading-platform no longer failing"),
+        "{alerts}"
+    );
+    assert!(sent.iter().all(|l| l.len() <= 160), "{alerts}");
     assert!(
         text.trim_end().lines().last().is_some_and(
             |l| l.starts_with("Next: check your own service with `health-canary check --url ")

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod alert_simulation;
 mod cli;
 mod contract;
 mod demo;

@@ -1,6 +1,6 @@
-//! A fault-injecting HTTP/1.1 proxy for tests: sits on 127.0.0.1 in front of LocalStack, tells
-//! CloudWatch requests from SNS requests, and per service (or per operation) passes them through
-//! or answers with a 500, throttling, a connection reset or a stall. It records every request so
+//! A fault-injecting HTTP/1.1 proxy for tests: sits on 127.0.0.1 in front of LocalStack (or of
+//! moto for DynamoDB), tells CloudWatch, SNS and DynamoDB requests apart, and per service (or per
+//! operation) passes them through or answers with a 500, throttling, a connection reset or a stall. It records every request so
 //! tests can assert that the SDK retried and scan what was sent.
 //!
 //! Point a client at it with `AWS_ENDPOINT_URL=proxy.url()`. One request per connection: every
@@ -20,6 +20,8 @@ pub enum Service {
     CloudWatch,
     /// SNS: AWS Query (form body, XML answers).
     Sns,
+    /// DynamoDB: AWS JSON 1.0 (`X-Amz-Target: DynamoDB_20120810.<Operation>`).
+    DynamoDb,
     /// Anything else (SQS, STS, …): always passed through.
     Other,
 }
@@ -332,10 +334,17 @@ fn classify(request: &Request) -> Service {
             match scope.split('/').nth(3) {
                 Some("monitoring") => return Service::CloudWatch,
                 Some("sns") => return Service::Sns,
+                Some("dynamodb") => return Service::DynamoDb,
                 Some(_) => return Service::Other,
                 None => {}
             }
         }
+    }
+    if request
+        .header("x-amz-target")
+        .is_some_and(|t| t.starts_with("DynamoDB_"))
+    {
+        return Service::DynamoDb;
     }
     if request.header("smithy-protocol").is_some()
         || request.path().contains("GraniteServiceVersion20100801")
@@ -402,7 +411,8 @@ fn with_connection_close(message: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// The error each protocol really sends: CBOR envelope for CloudWatch, Query XML for SNS.
+/// The error each protocol really sends: CBOR envelope for CloudWatch, Query XML for SNS, a
+/// JSON 1.0 document for DynamoDB.
 fn error_response(service: Service, fault: &Fault) -> Vec<u8> {
     let (status, reason, code, query_code, kind, message) = match fault {
         Fault::Throttle => (
@@ -430,6 +440,22 @@ fn error_response(service: Service, fault: &Fault) -> Vec<u8> {
             ),
             cbor_text_map(&[("__type", code), ("message", message)]),
         ),
+        Service::DynamoDb => {
+            // DynamoDB's own names: an on-demand table throttles with ThrottlingException.
+            let code = match fault {
+                Fault::Throttle => "ThrottlingException",
+                _ => "InternalServerError",
+            };
+            (
+                "Content-Type: application/x-amz-json-1.0\r\n".to_string(),
+                serde_json::json!({
+                    "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"),
+                    "message": message,
+                })
+                .to_string()
+                .into_bytes(),
+            )
+        }
         Service::Sns | Service::Other => (
             "Content-Type: text/xml\r\n".to_string(),
             format!(

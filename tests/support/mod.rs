@@ -131,3 +131,10 @@ pub fn localstack_endpoint() -> String {
         panic!("AWS_ENDPOINT_URL is not set: run the AWS tests through scripts/test, which starts LocalStack (scripts/localstack start)")
     })
 }
+
+/// The moto endpoint the test command started for DynamoDB (`AWS_ENDPOINT_URL_DYNAMODB`).
+pub fn moto_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL_DYNAMODB is not set: run the AWS tests through scripts/test, which starts moto (scripts/moto start)")
+    })
+}

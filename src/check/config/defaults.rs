@@ -48,9 +48,23 @@ pub const REMINDER_MINUTES_RANGE: RangeInclusive<u32> = 0..=10_080;
 pub const DEFAULT_FAILURE_THRESHOLD: u32 = 1;
 /// Allowed consecutive failing runs before the first FAIL alert.
 pub const FAILURE_THRESHOLD_RANGE: RangeInclusive<u32> = 1..=100;
-/// Default schedule interval, in minutes.
-pub const DEFAULT_INTERVAL_MINUTES: u32 = 5;
-/// Allowed schedule intervals, in minutes (at most a day).
-pub const INTERVAL_MINUTES_RANGE: RangeInclusive<u32> = 1..=1440;
 /// Whether WARN notices are sent when nobody says.
 pub const DEFAULT_NOTIFY_WARN: bool = false;
+/// Default non-failing runs in a row before RESOLVED: the first good run resolves.
+pub const DEFAULT_RECOVERY_THRESHOLD: u32 = 1;
+/// Allowed non-failing runs in a row before RESOLVED.
+pub const RECOVERY_THRESHOLD_RANGE: RangeInclusive<u32> = 1..=100;
+/// Default flapping window, in minutes. Nagios judges flapping over its last 21 checks; at the
+/// usual 5-minute schedule an hour is 12 of them, and an hour is what an operator thinks in.
+pub const DEFAULT_FLAP_WINDOW_MINUTES: u32 = 60;
+/// Allowed flapping windows, in minutes (5 minutes to a day).
+pub const FLAP_WINDOW_MINUTES_RANGE: RangeInclusive<u32> = 5..=1440;
+/// Default changes (failing ↔ not failing) within the window that count as flapping. Five in an
+/// hour is three short outages: beyond that, FAIL/RESOLVED pairs stop carrying news.
+pub const DEFAULT_FLAP_CHANGES: u32 = 5;
+/// Allowed numbers of changes that count as flapping.
+pub const FLAP_CHANGES_RANGE: RangeInclusive<u32> = 2..=100;
+/// Allowed maintenance window lengths, in minutes (1 minute to a week).
+pub const WINDOW_MINUTES_RANGE: RangeInclusive<u32> = 1..=10_080;
+/// Maintenance windows a config may list.
+pub const MAX_WINDOWS: usize = 50;

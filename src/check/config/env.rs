@@ -16,12 +16,15 @@
 //! | `CANARY_TOPIC_ARN` | SNS topic for alerts; alerts are off without it (config `alerts.topic_arn`). |
 //! | `CANARY_REMINDER_MINUTES` | Minutes between REMINDERs while an incident lasts, 0–10080 (config `alerts.reminder_minutes`; default 60). |
 //! | `CANARY_NOTIFY_WARN` | Send WARN notices: `true`/`false` (also `1`/`0`, `yes`/`no`; config `alerts.notify_warn`; default false). |
-//! | `CANARY_FAILURE_THRESHOLD` | Consecutive failing runs before the first FAIL alert, 1–100 (config `alerts.failure_threshold`; default 1). |
-//! | `CANARY_INTERVAL_MINUTES` | The schedule interval, for reading alert state back, 1–1440 (config `alerts.interval_minutes`; default 5). |
+//! | `CANARY_FAILURE_THRESHOLD` | Consecutive failing runs of a target before its FAIL alert, 1–100 (config `alerts.failure_threshold`; default 1). |
+//! | `CANARY_RECOVERY_THRESHOLD` | Consecutive non-failing runs of a target before its RESOLVED alert, 1–100 (config `alerts.recovery_threshold`; default 1). |
+//! | `CANARY_STATE_TABLE` | The DynamoDB table holding alert state, incidents and silences; needed with a topic (config `alerts.state_table`). |
 //! | `CANARY_AWS_TIMEOUT_SECONDS` | Time per AWS call, retries included, whole seconds 1–300 (default 10; other values are ignored with a warning). |
+//! | `CANARY_FUNCTION_TIMEOUT_SECONDS` | Lambda only: the function's timeout in whole seconds (the template sets it); a config whose probes cannot fit it with the alert path is rejected. |
 //! | `RUST_LOG` | Log filter (e.g. `health_canary=debug`); replaces the CLI's `-v` levels and wins over `AWS_LAMBDA_LOG_LEVEL`. |
 //! | `AWS_LAMBDA_LOG_FORMAT` | Lambda only: `JSON` for JSON log lines, else plain text. |
 //! | `AWS_LAMBDA_LOG_LEVEL` | Lambda only: log level when `RUST_LOG` is unset (default `info`). |
+//! | `USER` | CLI only: who added a silence, when `silence add` has no `--by`. |
 //! | any `${VAR}` in a header value or a URL's path or query | Resolved when the config loads; here an empty value is a value. |
 //!
 //! Exactly one config source: `CANARY_CONFIG_FILE` (or `--config`), `CANARY_CONFIG`,
@@ -51,21 +54,27 @@ pub const CANARY_TOPIC_ARN: &str = "CANARY_TOPIC_ARN";
 pub const CANARY_REMINDER_MINUTES: &str = "CANARY_REMINDER_MINUTES";
 /// Whether WARN notices are sent.
 pub const CANARY_NOTIFY_WARN: &str = "CANARY_NOTIFY_WARN";
-/// Consecutive failing runs before the first FAIL alert.
+/// Consecutive failing runs before a target's FAIL alert.
 pub const CANARY_FAILURE_THRESHOLD: &str = "CANARY_FAILURE_THRESHOLD";
-/// The schedule interval in minutes.
-pub const CANARY_INTERVAL_MINUTES: &str = "CANARY_INTERVAL_MINUTES";
+/// Consecutive non-failing runs before a target's RESOLVED alert.
+pub const CANARY_RECOVERY_THRESHOLD: &str = "CANARY_RECOVERY_THRESHOLD";
+/// The DynamoDB alert state table.
+pub const CANARY_STATE_TABLE: &str = "CANARY_STATE_TABLE";
 /// Time per AWS call in whole seconds.
 pub const CANARY_AWS_TIMEOUT_SECONDS: &str = "CANARY_AWS_TIMEOUT_SECONDS";
+/// The Lambda function's timeout in whole seconds.
+pub const CANARY_FUNCTION_TIMEOUT_SECONDS: &str = "CANARY_FUNCTION_TIMEOUT_SECONDS";
 /// Log filter.
 pub const RUST_LOG: &str = "RUST_LOG";
 /// Lambda's log format setting.
 pub const AWS_LAMBDA_LOG_FORMAT: &str = "AWS_LAMBDA_LOG_FORMAT";
 /// Lambda's log level setting.
 pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
+/// The login name (who adds a silence).
+pub const USER: &str = "USER";
 
 /// Every variable [`Settings`] reads, in the order of the table above.
-pub const ALL: [&str; 17] = [
+pub const ALL: [&str; 20] = [
     CANARY_URL,
     CANARY_CONFIG,
     CANARY_CONFIG_FILE,
@@ -78,11 +87,14 @@ pub const ALL: [&str; 17] = [
     CANARY_REMINDER_MINUTES,
     CANARY_NOTIFY_WARN,
     CANARY_FAILURE_THRESHOLD,
-    CANARY_INTERVAL_MINUTES,
+    CANARY_RECOVERY_THRESHOLD,
+    CANARY_STATE_TABLE,
     CANARY_AWS_TIMEOUT_SECONDS,
+    CANARY_FUNCTION_TIMEOUT_SECONDS,
     RUST_LOG,
     AWS_LAMBDA_LOG_FORMAT,
     AWS_LAMBDA_LOG_LEVEL,
+    USER,
 ];
 
 /// Settings that override the config file: filled from the environment, then from the CLI's
@@ -103,8 +115,10 @@ pub struct Overrides {
     pub notify_warn: Option<String>,
     /// `CANARY_FAILURE_THRESHOLD`.
     pub failure_threshold: Option<String>,
-    /// `CANARY_INTERVAL_MINUTES`.
-    pub interval_minutes: Option<String>,
+    /// `CANARY_RECOVERY_THRESHOLD`.
+    pub recovery_threshold: Option<String>,
+    /// `CANARY_STATE_TABLE` (or `--table`).
+    pub state_table: Option<String>,
     /// `CANARY_MEASUREMENTS`: `all`, `none`, or a comma-separated list.
     pub measurements: Option<String>,
     /// `CANARY_PUBLISHER`: `api` or `emf`.
@@ -126,12 +140,16 @@ pub struct Settings {
     pub overrides: Overrides,
     /// `CANARY_AWS_TIMEOUT_SECONDS`, unparsed (the AWS clients check it).
     pub aws_timeout_seconds: Option<String>,
+    /// `CANARY_FUNCTION_TIMEOUT_SECONDS`, unparsed (the Lambda checks it).
+    pub function_timeout_seconds: Option<String>,
     /// `RUST_LOG`.
     pub rust_log: Option<String>,
     /// `AWS_LAMBDA_LOG_FORMAT`.
     pub lambda_log_format: Option<String>,
     /// `AWS_LAMBDA_LOG_LEVEL`.
     pub lambda_log_level: Option<String>,
+    /// `USER`.
+    pub user: Option<String>,
 }
 
 impl Settings {
@@ -150,15 +168,18 @@ impl Settings {
                 reminder_minutes: var(CANARY_REMINDER_MINUTES),
                 notify_warn: var(CANARY_NOTIFY_WARN),
                 failure_threshold: var(CANARY_FAILURE_THRESHOLD),
-                interval_minutes: var(CANARY_INTERVAL_MINUTES),
+                recovery_threshold: var(CANARY_RECOVERY_THRESHOLD),
+                state_table: var(CANARY_STATE_TABLE),
                 measurements: var(CANARY_MEASUREMENTS),
                 publisher: var(CANARY_PUBLISHER),
                 allow_http: false,
             },
             aws_timeout_seconds: var(CANARY_AWS_TIMEOUT_SECONDS),
+            function_timeout_seconds: var(CANARY_FUNCTION_TIMEOUT_SECONDS),
             rust_log: var(RUST_LOG),
             lambda_log_format: var(AWS_LAMBDA_LOG_FORMAT),
             lambda_log_level: var(AWS_LAMBDA_LOG_LEVEL),
+            user: var(USER),
         }
     }
 
@@ -211,11 +232,14 @@ mod tests {
             &o.reminder_minutes,
             &o.notify_warn,
             &o.failure_threshold,
-            &o.interval_minutes,
+            &o.recovery_threshold,
+            &o.state_table,
             &s.aws_timeout_seconds,
+            &s.function_timeout_seconds,
             &s.rust_log,
             &s.lambda_log_format,
             &s.lambda_log_level,
+            &s.user,
         ];
         for (name, value) in ALL.iter().zip(got) {
             assert_eq!(

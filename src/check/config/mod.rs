@@ -8,7 +8,7 @@
 //! together. The CLI and the Lambda load through [`load_settings`], `validate` through
 //! [`check_settings`], the demo and tests through [`load`].
 
-mod defaults;
+pub mod defaults;
 pub mod env;
 mod error;
 mod model;
@@ -22,6 +22,7 @@ mod sections;
 mod source;
 mod target;
 mod target_url;
+mod windows;
 
 pub use defaults::{
     DEFAULT_CANARY, DEFAULT_MAX_BODY_BYTES, DEFAULT_NAMESPACE, DEFAULT_TIMEOUT_SECONDS,
@@ -152,7 +153,8 @@ fn validate(raw: RawConfig, ov: &Overrides, values: &Values) -> Result<Config, C
     let concurrency = sections::concurrency(raw.concurrency, &mut p);
     let targets = validate_targets(raw.targets, ov.allow_http, values, &mut p);
     let metrics = sections::metrics(raw.metrics, ov, &mut p);
-    let mut alerts = sections::alerts(raw.alerts, ov, &mut p);
+    let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    let mut alerts = sections::alerts(raw.alerts, ov, &names, &mut p);
     alerts.hints = targets
         .iter()
         .filter(|t| !t.hints.is_empty())
@@ -202,6 +204,8 @@ mod tests {
     use super::*;
     use crate::check::formats::Format;
     use crate::check::report::Status;
+    use crate::sinks::alert::settings::Flapping;
+    use crate::sinks::alert::silence::Scope;
     use secrets::MapStore;
     use std::sync::atomic::Ordering;
     use std::time::Duration;
@@ -240,9 +244,22 @@ mod tests {
             }]
         );
         assert_eq!(c.metrics.namespace, "HealthCanary");
-        assert_eq!(c.alerts.reminder_minutes, 60);
-        assert_eq!(c.alerts.failure_threshold, 1);
-        assert!(!c.alerts.notify_warn);
+        let engine = &c.alerts.engine;
+        assert_eq!(engine.reminder, Some(chrono::Duration::minutes(60)));
+        assert_eq!(
+            (engine.failure_threshold, engine.recovery_threshold),
+            (1, 1)
+        );
+        assert!(!engine.notify_warn);
+        assert_eq!(
+            engine.flapping,
+            Some(Flapping {
+                window: chrono::Duration::minutes(60),
+                changes: 5
+            })
+        );
+        assert!(engine.maintenance.is_empty());
+        assert_eq!(c.alerts.state_table, None);
     }
 
     #[test]
@@ -289,7 +306,82 @@ mod tests {
             Measurements::Only(vec!["stale_symbols".into()])
         );
         assert_eq!(c.metrics.publisher, Publisher::Emf);
-        assert_eq!(c.alerts.failure_threshold, 2);
+        assert_eq!(c.alerts.engine.failure_threshold, 2);
+    }
+
+    #[test]
+    fn alert_keys_set_the_engine_thresholds_flapping_and_maintenance_windows() {
+        let c = load_json(
+            r#"{"targets":[{"name":"trading","url":"https://a/"}],
+                "alerts":{"topic_arn":"arn:aws:sns:us-east-1:000000000000:t","state_table":"canary-state",
+                  "failure_threshold":3,"recovery_threshold":2,"reminder_minutes":0,
+                  "flapping":{"window_minutes":30,"changes":4},
+                  "maintenance":[{"days":["sun","Saturday"],"start":"22:30","duration_minutes":180,
+                                  "time_zone":"Europe/Berlin","target":"trading"},
+                                 {"days":["wed"],"start":"03:00","duration_minutes":60}]}}"#,
+        )
+        .unwrap();
+        let a = &c.alerts;
+        assert_eq!(a.state_table.as_deref(), Some("canary-state"));
+        let e = &a.engine;
+        assert_eq!((e.failure_threshold, e.recovery_threshold), (3, 2));
+        assert_eq!(e.reminder, None, "0 turns reminders off");
+        assert_eq!(
+            e.flapping,
+            Some(Flapping {
+                window: chrono::Duration::minutes(30),
+                changes: 4
+            })
+        );
+        let w = &e.maintenance;
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].scope, Scope::Target("trading".into()));
+        assert_eq!(w[0].days, [chrono::Weekday::Sun, chrono::Weekday::Sat]);
+        assert_eq!(w[0].zone, chrono_tz::Europe::Berlin);
+        assert_eq!(w[0].length, chrono::Duration::minutes(180));
+        assert_eq!(
+            (w[1].scope.clone(), w[1].zone),
+            (Scope::All, chrono_tz::UTC)
+        );
+        let off = load_json(r#"{"targets":[{"url":"https://a/"}],"alerts":{"flapping":false}}"#);
+        assert_eq!(off.unwrap().alerts.engine.flapping, None);
+    }
+
+    #[test]
+    fn each_invalid_alert_setting_is_named_together_with_the_others() {
+        let e = errors_of(
+            r#"{"targets":[{"name":"trading","url":"https://a/"}],
+                "alerts":{"topic_arn":"arn:aws:sns:us-east-1:000000000000:t",
+                  "recovery_threshold":0,"flapping":{"window_minutes":2,"changes":1},
+                  "maintenance":[{"days":["caturday"],"start":"25:00","duration_minutes":0,
+                                  "time_zone":"Mars/Olympus","target":"tradng"},
+                                 {"days":[],"start":"01:00","duration_minutes":20000}]}}"#,
+        );
+        for want in [
+            "alerts.recovery_threshold: 0 is out of range, use 1 to 100",
+            "alerts.state_table: alerts need a state table with a topic",
+            "alerts.flapping.window_minutes: 2 is out of range",
+            "alerts.flapping.changes: 1 is out of range",
+            "alerts.maintenance[0].days: 'caturday' is not a weekday",
+            "alerts.maintenance[0].start: '25:00' is not a local time as HH:MM",
+            "alerts.maintenance[0].duration_minutes: 0 is out of range",
+            "alerts.maintenance[0].time_zone: 'Mars/Olympus' is not an IANA time zone",
+            "alerts.maintenance[0].target: 'tradng' is not a configured target name",
+            "alerts.maintenance[1].days: list at least one weekday",
+            "alerts.maintenance[1].duration_minutes: 20000 is out of range",
+        ] {
+            assert!(e.contains(want), "missing {want:?} in:\n{e}");
+        }
+        let bad_table =
+            errors_of(r#"{"targets":[{"url":"https://a/"}],"alerts":{"state_table":"a b"}}"#);
+        assert!(
+            bad_table.contains("'a b' is not a DynamoDB table name"),
+            "{bad_table}"
+        );
+        assert!(load_json(
+            r#"{"targets":[{"url":"https://a/"}],"alerts":{"state_table":"arn:aws:dynamodb:us-east-1:000000000000:table/canary-state"}}"#
+        )
+        .is_ok());
     }
 
     #[test]
@@ -413,18 +505,34 @@ mod tests {
             notify_warn: Some("true".into()),
             measurements: Some("none".into()),
             topic_arn: Some("arn:aws:sns:us-east-1:000000000000:t".into()),
+            state_table: Some("from-env".into()),
+            failure_threshold: Some("2".into()),
+            recovery_threshold: Some("3".into()),
             ..Overrides::default()
         };
         let c = load(
             None,
-            Some(r#"{"targets":[{"url":"https://a/"}],"alerts":{"reminder_minutes":60}}"#),
+            Some(
+                r#"{"targets":[{"url":"https://a/"}],"alerts":{"reminder_minutes":60,"state_table":"from-file","recovery_threshold":1}}"#,
+            ),
             &ov,
             &no_env,
         )
         .unwrap();
         assert_eq!(c.metrics.namespace, "Other");
-        assert_eq!(c.alerts.reminder_minutes, 15);
-        assert!(c.alerts.notify_warn);
+        assert_eq!(
+            c.alerts.engine.reminder,
+            Some(chrono::Duration::minutes(15))
+        );
+        assert!(c.alerts.engine.notify_warn);
+        assert_eq!(c.alerts.state_table.as_deref(), Some("from-env"));
+        assert_eq!(
+            (
+                c.alerts.engine.failure_threshold,
+                c.alerts.engine.recovery_threshold
+            ),
+            (2, 3)
+        );
         assert_eq!(c.metrics.measurements, Measurements::None);
         assert!(c.alerts.topic_arn.is_some());
         let bad = Overrides {

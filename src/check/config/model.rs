@@ -3,6 +3,7 @@
 
 use crate::check::condition::Condition;
 use crate::check::formats::Format;
+use crate::sinks::alert::settings::Settings as AlertSettings;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -59,19 +60,15 @@ pub struct MetricsConfig {
     pub publisher: Publisher,
 }
 
-/// Alert policy settings.
+/// Alert settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AlertConfig {
     /// SNS topic; alerts are off when absent.
     pub topic_arn: Option<String>,
-    /// Minutes between REMINDERs while an incident lasts.
-    pub reminder_minutes: u32,
-    /// Whether WARN notices are sent.
-    pub notify_warn: bool,
-    /// Consecutive failing runs before the first FAIL alert.
-    pub failure_threshold: u32,
-    /// The schedule interval, used to read past runs' state back.
-    pub interval_minutes: u32,
+    /// The DynamoDB table holding alert state, incidents and silences (required with a topic).
+    pub state_table: Option<String>,
+    /// The engine's policy: thresholds, reminders, flapping, maintenance windows.
+    pub engine: AlertSettings,
     /// Troubleshooting hints for alert emails, target name → component name → hint (copied
     /// from each `Target.hints`, so the alert sink needs only this struct).
     pub hints: BTreeMap<String, BTreeMap<String, String>>,

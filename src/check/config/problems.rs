@@ -61,6 +61,11 @@ impl Problems {
         }
     }
 
+    /// How many messages were recorded so far.
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.messages.is_empty()

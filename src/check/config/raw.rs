@@ -50,10 +50,44 @@ pub(super) enum RawMeasurements {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAlerts {
     pub topic_arn: Option<String>,
+    pub state_table: Option<String>,
     pub reminder_minutes: Option<u32>,
     pub notify_warn: Option<bool>,
     pub failure_threshold: Option<u32>,
-    pub interval_minutes: Option<u32>,
+    pub recovery_threshold: Option<u32>,
+    pub flapping: Option<RawFlapping>,
+    #[serde(default)]
+    pub maintenance: Vec<RawWindow>,
+}
+
+/// `alerts.flapping`: `false` (off), `true` (defaults), or the numbers.
+#[derive(Deserialize, Debug)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub(super) enum RawFlapping {
+    Switch(bool),
+    Tuned(RawFlapSettings),
+}
+
+/// `alerts.flapping` as numbers.
+#[derive(Deserialize, Debug)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFlapSettings {
+    pub window_minutes: Option<u32>,
+    pub changes: Option<u32>,
+}
+
+/// One entry of `alerts.maintenance`: a weekly window.
+#[derive(Deserialize, Debug)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWindow {
+    pub days: Vec<String>,
+    pub start: String,
+    pub duration_minutes: u32,
+    pub time_zone: Option<String>,
+    pub target: Option<String>,
 }
 
 /// One entry of `targets`.

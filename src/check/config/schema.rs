@@ -86,6 +86,8 @@ fn shipped_schema_has_exactly_the_keys_the_parser_accepts() {
         [
             "",
             "alerts",
+            "alerts.flapping",
+            "alerts.maintenance[]",
             "metrics",
             "targets[]",
             "targets[].conditions[]"
@@ -98,12 +100,12 @@ fn shipped_schema_has_exactly_the_keys_the_parser_accepts() {
     );
 }
 
-#[test]
-fn shipped_ranges_and_defaults_are_the_codes() {
-    let s = shipped();
+/// Every numeric setting with a range: (schema pointer, minimum, maximum, default) as the code
+/// has them.
+fn ranges() -> [(String, u64, u64, u64); 9] {
     let t = "/$defs/target/properties";
     let a = "/$defs/alerts/properties";
-    let ranges: [(String, u64, u64, u64); 7] = [
+    [
         (
             "/properties/concurrency".into(),
             *CONCURRENCY_RANGE.start() as u64,
@@ -141,13 +143,32 @@ fn shipped_ranges_and_defaults_are_the_codes() {
             DEFAULT_FAILURE_THRESHOLD.into(),
         ),
         (
-            format!("{a}/interval_minutes"),
-            (*INTERVAL_MINUTES_RANGE.start()).into(),
-            (*INTERVAL_MINUTES_RANGE.end()).into(),
-            DEFAULT_INTERVAL_MINUTES.into(),
+            format!("{a}/recovery_threshold"),
+            (*RECOVERY_THRESHOLD_RANGE.start()).into(),
+            (*RECOVERY_THRESHOLD_RANGE.end()).into(),
+            DEFAULT_RECOVERY_THRESHOLD.into(),
         ),
-    ];
-    for (pointer, min, max, default) in ranges {
+        (
+            "/$defs/flapping/properties/window_minutes".into(),
+            (*FLAP_WINDOW_MINUTES_RANGE.start()).into(),
+            (*FLAP_WINDOW_MINUTES_RANGE.end()).into(),
+            DEFAULT_FLAP_WINDOW_MINUTES.into(),
+        ),
+        (
+            "/$defs/flapping/properties/changes".into(),
+            (*FLAP_CHANGES_RANGE.start()).into(),
+            (*FLAP_CHANGES_RANGE.end()).into(),
+            DEFAULT_FLAP_CHANGES.into(),
+        ),
+    ]
+}
+
+#[test]
+fn shipped_ranges_and_defaults_are_the_codes() {
+    let s = shipped();
+    let t = "/$defs/target/properties";
+    let a = "/$defs/alerts/properties";
+    for (pointer, min, max, default) in ranges() {
         let node = at(&s, &pointer);
         assert_eq!(node["minimum"], min, "{pointer}");
         assert_eq!(node["maximum"], max, "{pointer}");
@@ -175,6 +196,10 @@ fn shipped_ranges_and_defaults_are_the_codes() {
         assert_eq!(at(&s, &pointer)["default"], want, "{pointer}");
     }
     assert_eq!(at(&s, "/properties/canary")["maxLength"], MAX_NAME_LEN);
+    let window = at(&s, "/$defs/window/properties/duration_minutes");
+    assert_eq!(window["minimum"], *WINDOW_MINUTES_RANGE.start());
+    assert_eq!(window["maximum"], *WINDOW_MINUTES_RANGE.end());
+    assert_eq!(at(&s, &format!("{a}/maintenance"))["maxItems"], MAX_WINDOWS);
 }
 
 #[test]

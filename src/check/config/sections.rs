@@ -1,17 +1,21 @@
 //! Validating the config's other sections (raw + overrides → validated): the canary's name,
-//! `concurrency`, `metrics` and `alerts`. An override, when set, wins over the file; the file wins
-//! over the defaults.
+//! `concurrency`, `metrics` and `alerts` (its maintenance windows in `windows`). An override,
+//! when set, wins over the file; the file wins over the defaults.
 
 use super::defaults::{
     CONCURRENCY_RANGE, DEFAULT_CANARY, DEFAULT_CONCURRENCY, DEFAULT_FAILURE_THRESHOLD,
-    DEFAULT_INTERVAL_MINUTES, DEFAULT_NAMESPACE, DEFAULT_NOTIFY_WARN, DEFAULT_PUBLISHER,
-    DEFAULT_REMINDER_MINUTES, FAILURE_THRESHOLD_RANGE, INTERVAL_MINUTES_RANGE,
-    REMINDER_MINUTES_RANGE,
+    DEFAULT_FLAP_CHANGES, DEFAULT_FLAP_WINDOW_MINUTES, DEFAULT_NAMESPACE, DEFAULT_NOTIFY_WARN,
+    DEFAULT_PUBLISHER, DEFAULT_RECOVERY_THRESHOLD, DEFAULT_REMINDER_MINUTES,
+    FAILURE_THRESHOLD_RANGE, FLAP_CHANGES_RANGE, FLAP_WINDOW_MINUTES_RANGE,
+    RECOVERY_THRESHOLD_RANGE, REMINDER_MINUTES_RANGE,
 };
 use super::env::Overrides;
 use super::model::{AlertConfig, Measurements, MetricsConfig, Publisher};
 use super::problems::Problems;
-use super::raw::{RawAlerts, RawMeasurements, RawMetrics};
+use super::raw::{RawAlerts, RawFlapping, RawMeasurements, RawMetrics};
+use super::windows;
+use crate::sinks::alert::settings::{Flapping, Settings as AlertSettings};
+use chrono::Duration;
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
@@ -98,9 +102,15 @@ fn measurements_word(s: &str) -> Measurements {
     }
 }
 
-/// `alerts`: the topic, the policy's numbers and whether WARN notices go out. The hints are
-/// filled in from the targets afterwards.
-pub(super) fn alerts(raw: RawAlerts, ov: &Overrides, p: &mut Problems) -> AlertConfig {
+/// `alerts`: the topic and state table, the policy's numbers, flapping, whether WARN notices go
+/// out, and the weekly maintenance windows (each naming a configured target, if any). The hints
+/// are filled in from the targets afterwards.
+pub(super) fn alerts(
+    raw: RawAlerts,
+    ov: &Overrides,
+    targets: &[&str],
+    p: &mut Problems,
+) -> AlertConfig {
     let reminder_minutes = whole_number(
         p,
         "alerts.reminder_minutes",
@@ -117,33 +127,100 @@ pub(super) fn alerts(raw: RawAlerts, ov: &Overrides, p: &mut Problems) -> AlertC
         DEFAULT_FAILURE_THRESHOLD,
         FAILURE_THRESHOLD_RANGE,
     );
-    let interval_minutes = whole_number(
+    let recovery_threshold = whole_number(
         p,
-        "alerts.interval_minutes",
-        ov.interval_minutes.as_deref(),
-        raw.interval_minutes,
-        DEFAULT_INTERVAL_MINUTES,
-        INTERVAL_MINUTES_RANGE,
+        "alerts.recovery_threshold",
+        ov.recovery_threshold.as_deref(),
+        raw.recovery_threshold,
+        DEFAULT_RECOVERY_THRESHOLD,
+        RECOVERY_THRESHOLD_RANGE,
     );
     let notify_warn = match ov.notify_warn.as_deref() {
         Some(text) => flag(p, "alerts.notify_warn", text),
         None => raw.notify_warn.unwrap_or(DEFAULT_NOTIFY_WARN),
     };
-    let topic_arn = ov.topic_arn.clone().or(raw.topic_arn);
+    let (topic_arn, state_table) = destinations(&raw, ov, p);
+    let engine = AlertSettings {
+        failure_threshold,
+        recovery_threshold,
+        reminder: (reminder_minutes > 0).then(|| Duration::minutes(i64::from(reminder_minutes))),
+        notify_warn,
+        flapping: flapping(raw.flapping, p),
+        maintenance: windows::maintenance(raw.maintenance, targets, p),
+        ..AlertSettings::default()
+    };
+    AlertConfig {
+        topic_arn,
+        state_table,
+        engine,
+        hints: BTreeMap::new(),
+    }
+}
+
+/// The topic (an SNS ARN) and the state table (a DynamoDB table name or ARN), which a topic
+/// needs: the engine keeps each target's state and undelivered notices there.
+fn destinations(
+    raw: &RawAlerts,
+    ov: &Overrides,
+    p: &mut Problems,
+) -> (Option<String>, Option<String>) {
+    let topic_arn = ov.topic_arn.clone().or_else(|| raw.topic_arn.clone());
     if let Some(arn) = topic_arn.as_ref().filter(|arn| !arn.starts_with("arn:")) {
         p.push(
             "alerts.topic_arn",
             format!("'{arn}' is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"),
         );
     }
-    AlertConfig {
-        topic_arn,
-        reminder_minutes,
-        notify_warn,
-        failure_threshold,
-        interval_minutes,
-        hints: BTreeMap::new(),
+    let state_table = ov.state_table.clone().or_else(|| raw.state_table.clone());
+    match &state_table {
+        Some(t) if !is_table(t) => p.push(
+            "alerts.state_table",
+            format!("'{t}' is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .) or table ARN"),
+        ),
+        None if topic_arn.is_some() => p.push(
+            "alerts.state_table",
+            "alerts need a state table with a topic (CANARY_STATE_TABLE or alerts.state_table; \
+             the stack's StateTableName output)",
+        ),
+        _ => {}
     }
+    (topic_arn, state_table)
+}
+
+/// Whether DynamoDB accepts `t` as a table name, or it is a table ARN.
+fn is_table(t: &str) -> bool {
+    let name = match t.strip_prefix("arn:") {
+        Some(rest) => match rest.split_once(":table/") {
+            Some((_, name)) => name,
+            None => return false,
+        },
+        None => t,
+    };
+    (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
+/// `alerts.flapping`: on with the defaults unless `false`; numbers within their ranges.
+fn flapping(raw: Option<RawFlapping>, p: &mut Problems) -> Option<Flapping> {
+    let (window, changes) = match raw {
+        Some(RawFlapping::Switch(false)) => return None,
+        None | Some(RawFlapping::Switch(true)) => (None, None),
+        Some(RawFlapping::Tuned(t)) => (t.window_minutes, t.changes),
+    };
+    let window = window.unwrap_or(DEFAULT_FLAP_WINDOW_MINUTES);
+    p.check_range(
+        "alerts.flapping.window_minutes",
+        &window,
+        &FLAP_WINDOW_MINUTES_RANGE,
+    );
+    let changes = changes.unwrap_or(DEFAULT_FLAP_CHANGES);
+    p.check_range("alerts.flapping.changes", &changes, &FLAP_CHANGES_RANGE);
+    Some(Flapping {
+        window: Duration::minutes(i64::from(window)),
+        changes,
+    })
 }
 
 /// The override parsed as a whole number when given, else the file's value, else `default`;

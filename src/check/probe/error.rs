@@ -148,6 +148,16 @@ pub enum ProbeError {
         /// The innermost cause, printable.
         detail: String,
     },
+    /// The run's probing time ran out before this probe finished (the invocation's deadline
+    /// keeps the rest for publishing metrics and alerts).
+    #[error(
+        "not finished within the run's probing time of {} (the function's deadline keeps the rest for metrics and alerts)",
+        describe_duration(*.budget)
+    )]
+    OutOfTime {
+        /// The probing time the run had.
+        budget: Duration,
+    },
 }
 
 impl ProbeError {
@@ -161,6 +171,7 @@ impl ProbeError {
                 | ProbeError::CaFileUnreadable { .. }
                 | ProbeError::CaFileNotPem { .. }
                 | ProbeError::CaClient { .. }
+                | ProbeError::OutOfTime { .. }
         )
     }
 
@@ -189,6 +200,7 @@ impl ProbeError {
             ProbeError::RedirectRefused(_) => "redirect_refused",
             ProbeError::Connect { .. } => "connect",
             ProbeError::Request { .. } => "request",
+            ProbeError::OutOfTime { .. } => "out_of_time",
         }
     }
 }

@@ -197,6 +197,11 @@ async fn read_body(
 }
 
 /// An outcome without a response.
+/// The outcome of a probe the run's deadline cut short after `budget`.
+pub fn out_of_time(budget: std::time::Duration) -> ProbeOutcome {
+    failed(ProbeError::OutOfTime { budget }, None)
+}
+
 fn failed(error: ProbeError, latency_ms: Option<u64>) -> ProbeOutcome {
     ProbeOutcome {
         attempts: 1,

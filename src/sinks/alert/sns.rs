@@ -1,51 +1,45 @@
-//! The SNS publisher: one `Publish` per message, `MessageStructure=json` (email, sms, default)
-//! with `severity` and `canary` attributes for subscription filter policies; its error tells a
-//! message SNS certainly did not publish from one it may have published.
+//! The SNS notifier: one `Publish` per notice, `MessageStructure=json` (default, email, sms,
+//! https) with `severity`, `target` and `canary` attributes for subscription filter policies; its
+//! error tells a message SNS certainly did not publish from one it may have published.
 
-use crate::sinks::alert::message::Message;
+use crate::sinks::alert::engine::{Notifier, NotifyError, Outgoing};
+use crate::sinks::alert::message::{render, About, Message};
 use aws_sdk_sns::config::interceptors::{
     BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_sdk_sns::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sns::error::{BoxError, SdkError};
 use aws_sdk_sns::types::MessageAttributeValue;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// Why an alert was not published, or is not known to be.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum NotifyError {
-    /// A message attribute could not be built; nothing was sent.
-    #[error("cannot build message attribute: {0}")]
-    Attribute(String),
-    /// SNS did not publish the message: every attempt that reached it was answered with an error
-    /// (throttling, authorisation, a missing topic, …), or no request could be made at all.
-    #[error("cannot publish the {severity} alert to {topic}: {detail}")]
-    Rejected {
-        /// The alert's severity (`FAIL`, `RESOLVED`, …).
-        severity: &'static str,
-        /// The topic ARN.
-        topic: String,
-        /// The SDK's error, with its context.
-        detail: String,
-    },
-    /// SNS may have published the message: an attempt was sent and got no readable answer (a
-    /// timeout, a connection lost mid-request), so a resend may repeat it.
-    #[error("cannot publish the {severity} alert to {topic}: {detail}")]
-    Unknown {
-        /// The alert's severity.
-        severity: &'static str,
-        /// The topic ARN.
-        topic: String,
-        /// The SDK's error, with its context.
-        detail: String,
-    },
+/// Sends notices to one SNS topic, rendering each with what the config says about its target.
+#[derive(Clone, Debug)]
+pub struct SnsNotifier<'a> {
+    /// The SNS client.
+    pub client: &'a aws_sdk_sns::Client,
+    /// The topic ARN.
+    pub topic_arn: &'a str,
+    /// Per target name: its URL and hints (targets no longer configured have none).
+    pub about: BTreeMap<&'a str, About<'a>>,
 }
 
-impl NotifyError {
-    /// Whether SNS may have published the message despite the error (a resend may repeat it).
-    pub fn may_have_published(&self) -> bool {
-        matches!(self, NotifyError::Unknown { .. })
+impl Notifier for SnsNotifier<'_> {
+    async fn publish(&self, out: &Outgoing<'_>) -> Result<String, NotifyError> {
+        let about = self.about.get(out.target).copied().unwrap_or_default();
+        let message = render(out, &about);
+        let id = publish(self.client, self.topic_arn, &message).await?;
+        tracing::info!(
+            canary = %out.canary,
+            target_name = %out.target,
+            severity = message.kind.as_str(),
+            late = out.late,
+            maybe_repeat = out.maybe_repeat,
+            message_id = %id,
+            "alert sent"
+        );
+        Ok(id)
     }
 }
 
@@ -55,7 +49,7 @@ fn attribute(value: &str) -> Result<MessageAttributeValue, NotifyError> {
         .data_type("String")
         .string_value(value)
         .build()
-        .map_err(|e| NotifyError::Attribute(e.to_string()))
+        .map_err(|e| NotifyError::Rejected(format!("cannot build a message attribute: {e}")))
 }
 
 /// Publishes `message` to `topic_arn`; returns the SNS message id.
@@ -65,14 +59,16 @@ pub async fn publish(
     message: &Message,
 ) -> Result<String, NotifyError> {
     let attempts = Unanswered::default();
-    let sent = sns
+    let mut request = sns
         .publish()
         .topic_arn(topic_arn)
         .subject(&message.subject)
         .message_structure("json")
-        .message(message.structured())
-        .message_attributes("severity", attribute(message.kind.as_str())?)
-        .message_attributes("canary", attribute(&message.canary)?)
+        .message(message.structured());
+    for (name, value) in message.attributes() {
+        request = request.message_attributes(name, attribute(&value)?);
+    }
+    let sent = request
         .customize()
         .interceptor(attempts.clone())
         .send()
@@ -81,20 +77,14 @@ pub async fn publish(
         Ok(out) => Ok(out.message_id().unwrap_or_default().to_string()),
         Err(e) => {
             let maybe = may_have_published(&e, attempts.any());
-            let (severity, topic) = (message.kind.as_str(), topic_arn.to_string());
-            let detail = aws_sdk_sns::error::DisplayErrorContext(e).to_string();
+            let detail = format!(
+                "{topic_arn}: {}",
+                aws_sdk_sns::error::DisplayErrorContext(e)
+            );
             Err(if maybe {
-                NotifyError::Unknown {
-                    severity,
-                    topic,
-                    detail,
-                }
+                NotifyError::Unknown(detail)
             } else {
-                NotifyError::Rejected {
-                    severity,
-                    topic,
-                    detail,
-                }
+                NotifyError::Rejected(detail)
             })
         }
     }
@@ -201,26 +191,5 @@ mod tests {
         for (name, error, unanswered, want) in cases {
             assert_eq!(may_have_published(&error, unanswered), want, "{name}");
         }
-    }
-
-    #[test]
-    fn both_outcomes_read_the_same_and_only_unknown_may_have_published() {
-        let (severity, topic, detail) = ("FAIL", "arn:aws:sns:us-east-1:1:t", "boom");
-        let rejected = NotifyError::Rejected {
-            severity,
-            topic: topic.into(),
-            detail: detail.into(),
-        };
-        let unknown = NotifyError::Unknown {
-            severity,
-            topic: topic.into(),
-            detail: detail.into(),
-        };
-        assert_eq!(rejected.to_string(), unknown.to_string());
-        assert_eq!(
-            unknown.to_string(),
-            "cannot publish the FAIL alert to arn:aws:sns:us-east-1:1:t: boom"
-        );
-        assert!(unknown.may_have_published() && !rejected.may_have_published());
     }
 }

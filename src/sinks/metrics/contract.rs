@@ -23,18 +23,6 @@ pub const CANARY_STATUS: &str = "CanaryStatus";
 /// 1 per completed run; the canary-stopped alarm watches its absence. Dimension Canary.
 pub const CANARY_HEARTBEAT: &str = "CanaryHeartbeat";
 
-/// Alert state, per canary: 1 while an incident is open (FAIL sent, RESOLVED not yet), else 0.
-/// Dimension Canary. High resolution; read back by the next run (see `alert::state`).
-pub const ALERT_INCIDENT_OPEN: &str = "AlertIncidentOpen";
-/// Alert state: consecutive failing runs. Dimension Canary.
-pub const ALERT_FAILING_RUNS: &str = "AlertFailingRuns";
-/// Alert state: when the failing streak started, Unix seconds (0 = none). Dimension Canary.
-pub const ALERT_INCIDENT_START: &str = "AlertIncidentStart";
-/// Alert state: when the last FAIL/REMINDER was sent, Unix seconds (0 = none). Dimension Canary.
-pub const ALERT_LAST_NOTIFIED: &str = "AlertLastNotified";
-/// Alert state: 1 when a WARN notice was sent for the current warning period. Dimension Canary.
-pub const ALERT_WARN_NOTIFIED: &str = "AlertWarnNotified";
-
 /// Which dimensions a metric carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -113,35 +101,5 @@ pub const METRICS: &[MetricSpec] = &[
         scope: Scope::Canary,
         unit: "Count",
         is_status: true,
-    },
-    MetricSpec {
-        name: ALERT_INCIDENT_OPEN,
-        scope: Scope::Canary,
-        unit: "None",
-        is_status: false,
-    },
-    MetricSpec {
-        name: ALERT_FAILING_RUNS,
-        scope: Scope::Canary,
-        unit: "Count",
-        is_status: false,
-    },
-    MetricSpec {
-        name: ALERT_INCIDENT_START,
-        scope: Scope::Canary,
-        unit: "None",
-        is_status: false,
-    },
-    MetricSpec {
-        name: ALERT_LAST_NOTIFIED,
-        scope: Scope::Canary,
-        unit: "None",
-        is_status: false,
-    },
-    MetricSpec {
-        name: ALERT_WARN_NOTIFIED,
-        scope: Scope::Canary,
-        unit: "None",
-        is_status: false,
     },
 ];

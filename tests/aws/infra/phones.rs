@@ -203,6 +203,8 @@ async fn runs_for(s: &AlarmsStack) -> Runs {
         servers.push(crate::support::serve_fixed(200, "application/json", fixture(name)).await);
     }
     let dir = tempfile::tempdir().expect("temp dir");
+    // The alert state lives in a table on moto, created from the template's definition.
+    let table = crate::state_table::new_table().await;
     let config = |name: &str, server: usize, alerts: Json| {
         let url = servers[server].url("/api/health/system");
         write_config(
@@ -221,9 +223,13 @@ async fn runs_for(s: &AlarmsStack) -> Runs {
         warn: config(
             "warn.json",
             1,
-            json!({"topic_arn": s.topic, "notify_warn": true}),
+            json!({"topic_arn": s.topic, "state_table": table, "notify_warn": true}),
         ),
-        fail: config("fail.json", 2, json!({"topic_arn": s.topic})),
+        fail: config(
+            "fail.json",
+            2,
+            json!({"topic_arn": s.topic, "state_table": table}),
+        ),
         _servers: servers,
         _dir: dir,
     }

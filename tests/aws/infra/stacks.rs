@@ -9,8 +9,10 @@ use std::collections::HashMap;
 /// The root template as `sam package` would leave it for CloudFormation: the nested templates in
 /// (LocalStack's) S3. Without what this LocalStack cannot create: the function (no Lambda
 /// runtime) and its config layer, whose zip only `sam package` makes and which nothing else uses
-/// (scripts/infra-check builds both and checks the layer's content); and the Slack and Teams
-/// channels (no provider for AWS::Chatbot; tests/local/contract.rs checks their wiring).
+/// (scripts/infra-check builds both and checks the layer's content); the Slack and Teams
+/// channels (no provider for AWS::Chatbot; tests/local/contract.rs checks their wiring); and the
+/// DynamoDB state table (LocalStack's DynamoDB needs a download; tests/aws/state_table.rs creates
+/// the table from the same definition on moto).
 async fn root_template() -> String {
     use serde_yaml_ng::Value;
     let endpoint = crate::support::localstack_endpoint();
@@ -27,9 +29,26 @@ async fn root_template() -> String {
     put(format!("{endpoint}/{bucket}"), String::new()).await;
     let mut t: Value = serde_yaml_ng::from_str(&cfn::text("template.yaml")).expect("template.yaml");
     let resources = t["Resources"].as_mapping_mut().expect("Resources");
-    for gone in ["Function", "ConfigLayer", "SlackChannel", "TeamsChannel"] {
+    for gone in [
+        "Function",
+        "ConfigLayer",
+        "SlackChannel",
+        "TeamsChannel",
+        "StateTable",
+    ] {
         assert!(resources.remove(gone).is_some(), "template has {gone}");
     }
+    // The role's table statement names the table by ARN: a stand-in ARN keeps it deployable.
+    let statements = resources["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+        ["Statement"]
+        .as_sequence_mut()
+        .expect("role statements");
+    let table = statements
+        .iter_mut()
+        .find(|s| s["Sid"].as_str() == Some("AlertState"))
+        .expect("the role has an AlertState statement");
+    table["Resource"] =
+        Value::from("arn:aws:dynamodb:us-east-1:000000000000:table/state-table-on-moto");
     resources["Alarms"]["Properties"]["Parameters"]["FunctionName"] = Value::from("");
     for (id, file) in [("Alarms", "alarms.yaml"), ("Dashboard", "dashboard.yaml")] {
         put(
@@ -41,10 +60,10 @@ async fn root_template() -> String {
         resources[id]["Properties"]["Location"] =
             Value::from(format!("https://{bucket}.s3.amazonaws.com/{file}"));
     }
-    t["Outputs"]
-        .as_mapping_mut()
-        .expect("Outputs")
-        .remove("FunctionName");
+    let outputs = t["Outputs"].as_mapping_mut().expect("Outputs");
+    for gone in ["FunctionName", "StateTableName"] {
+        assert!(outputs.remove(gone).is_some(), "template outputs {gone}");
+    }
     serde_yaml_ng::to_string(&t).expect("YAML")
 }
 
