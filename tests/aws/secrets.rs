@@ -128,8 +128,9 @@ async fn cli_sends_secrets_from_ssm_and_secrets_manager_and_leaks_none() {
     let (topic, queue) = topic_with_queue(&unique("sx-cli-")).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("canary.json");
+    let table = crate::state_table::new_table().await;
     let config = json!({"canary": canary, "targets": [planted.target],
-        "metrics": {"namespace": ns}, "alerts": {"topic_arn": topic}});
+        "metrics": {"namespace": ns}, "alerts": {"topic_arn": topic, "state_table": table}});
     std::fs::write(&path, config.to_string()).unwrap();
     let mut env = aws_env();
     env.push(("RUST_LOG", "trace".into()));

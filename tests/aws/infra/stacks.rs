@@ -17,7 +17,8 @@ async fn root_template() -> String {
     use serde_yaml_ng::Value;
     let endpoint = crate::support::localstack_endpoint();
     let bucket = unique("infra-templates");
-    let http = reqwest::Client::new();
+    // The canary's own HTTP client (reqwest over its TLS configuration: it links no other).
+    let http = health_canary::check::probe::build_client().expect("HTTP client");
     // Plain path-style PUTs: LocalStack does not check S3 signatures.
     let put = |url: String, body: String| {
         let http = http.clone();
