@@ -569,8 +569,14 @@ async fn cloudwatch_down(fault: Fault) {
         cloudwatch_series(&s.aws.cw, &s.namespace).await.is_empty(),
         "{fault:?}"
     );
+    // Refusals and resets use every attempt. A stalled attempt is cut at 40 % of the operation
+    // timeout, so two always fit in it; whether a third starts depends on the jittered backoff.
+    let attempts = match fault {
+        Fault::Stall(_) => 2,
+        _ => health_canary::aws::MAX_ATTEMPTS as usize,
+    };
     assert!(
-        proxy.count_operation(Service::CloudWatch, "PutMetricData") >= 3,
+        proxy.count_operation(Service::CloudWatch, "PutMetricData") >= attempts,
         "{fault:?}: retried"
     );
     // The alert side does not need CloudWatch: the alert still went out.

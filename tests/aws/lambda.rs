@@ -191,6 +191,15 @@ async fn scheduled_invocation_through_cargo_lambda_watch_lands_metrics() {
     assert_eq!(values, vec![vec![1.0], vec![2.0], vec![2.0]]);
 }
 
+/// The EventBridge scheduled event the stack's schedule sends (the test fixture).
+pub fn scheduled_event() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/scheduled-event.json"
+    ))
+    .expect("tests/fixtures/scheduled-event.json")
+}
+
 /// Starts the real `health-canary-lambda` (lambda_runtime's loop, as Lambda starts it) with the
 /// test's AWS settings and `env` and nothing inherited, hands it `event` once through a local
 /// Runtime API, and returns its answer; panics when none comes `within`. The invocation's deadline
@@ -208,42 +217,26 @@ pub async fn run_function<K: AsRef<str>>(
     invoke_fresh(&env, &event, Duration::from_secs(600), within).await
 }
 
-// No alert topic here: LocalStack 4.13's CloudWatch stalled (no answer for 60 s and more) when the
-// alert state read (GetMetricData) and PutMetricData were in flight together from this process;
-// the alert path is covered by metrics::unreachable_cloudwatch_… and by the alerts tests.
+// No alert topic here: the alert path through fresh Lambda processes is tests/aws/alert_runs.rs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scheduled_event_through_the_real_runtime_loop_lands_metrics() {
     let service = support::sample_service(Scenario::MarketDataDown).await;
     let (canary, ns) = (unique("mx-rt-"), unique("MetricsTest/Runtime"));
-    let event = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/scheduled-event.json"
-    ))
-    .unwrap();
-
-    // The real binary and lambda_runtime's loop, as Lambda starts it.
-    let env: Vec<(String, String)> = aws_env()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .chain([
-            ("AWS_LAMBDA_LOG_FORMAT".to_string(), "JSON".to_string()),
-            ("CANARY_URL".to_string(), service.url()),
-            ("CANARY_NAME".to_string(), canary.clone()),
-            ("CANARY_NAMESPACE".to_string(), ns.clone()),
-        ])
-        .collect();
-    // Generous: under load LocalStack can take tens of seconds per call (see LOCALSTACK_TIMEOUT).
+    // The real binary and lambda_runtime's loop, as Lambda starts it. Generous: under load
+    // LocalStack can take tens of seconds per call (see LOCALSTACK_TIMEOUT).
     let Invocation {
         kind,
         body,
         stdout,
         stderr,
-    } = invoke_fresh(
-        &env,
-        &event,
-        // Every AWS call gets LocalStack's 60 s and the alert path keeps five: probing needs
-        // a deadline further out than the template's.
-        Duration::from_secs(600),
+    } = run_function(
+        scheduled_event(),
+        &[
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_string()),
+            ("CANARY_URL", service.url()),
+            ("CANARY_NAME", canary.clone()),
+            ("CANARY_NAMESPACE", ns.clone()),
+        ],
         Duration::from_secs(300),
     )
     .await;

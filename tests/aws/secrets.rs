@@ -8,7 +8,7 @@ use crate::metrics::{
     aws_env, list_series, read_values, received, test_aws, topic_with_queue, unique,
 };
 use crate::support::guarded::{guarded_server, random_secret, Seen};
-use crate::support::lambda_process::{invoke_fresh, Invocation};
+use crate::support::lambda_process::Invocation;
 use crate::support::TestServer;
 use health_canary::aws::secrets::AwsSecrets;
 use health_canary::aws::Aws;
@@ -172,22 +172,11 @@ async fn cli_sends_secrets_from_ssm_and_secrets_manager_and_leaks_none() {
 }
 
 /// One fresh Lambda process (the real binary, lambda_runtime's loop) for one scheduled event.
+/// Generous: under load LocalStack can take tens of seconds per call.
 async fn invoke(env: Vec<(&str, String)>) -> Invocation {
-    let event = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/scheduled-event.json"
-    ))
-    .unwrap();
-    let env: Vec<(String, String)> = aws_env()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .chain(env.into_iter().map(|(k, v)| (k.to_string(), v)))
-        .collect();
-    // Generous: under load LocalStack can take tens of seconds per call.
-    invoke_fresh(
+    crate::lambda::run_function(
+        crate::lambda::scheduled_event(),
         &env,
-        &event,
-        Duration::from_secs(60),
         Duration::from_secs(300),
     )
     .await
