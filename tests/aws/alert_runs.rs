@@ -54,7 +54,7 @@ impl Deployment {
 
     /// One scheduled invocation in a fresh process.
     async fn invoke(&self) -> Invocation {
-        invoke_fresh(&self.env, &event(), DEADLINE, WAIT).await
+        invoke_fresh(&self.env, &crate::lambda::scheduled_event(), DEADLINE, WAIT).await
     }
 
     /// What the queue received since the last look: (severity, target) per message, with the
@@ -75,14 +75,6 @@ impl Deployment {
             .collect();
         (pairs, got)
     }
-}
-
-fn event() -> Vec<u8> {
-    std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/scheduled-event.json"
-    ))
-    .expect("scheduled event fixture")
 }
 
 /// The summary of a successful invocation (panics with the logs otherwise).
@@ -159,7 +151,8 @@ async fn two_targets_failing_one_after_the_other_page_once_each() {
 async fn cold_starts_at_the_same_moment_on_one_failing_target_send_exactly_one_fail() {
     let service = support::sample_service(Scenario::MarketDataDown).await;
     let d = Deployment::new("runs-cold", &[("alpha", service.url())], &[]).await;
-    let runs = invoke_fresh_at_once(4, &d.env, &event(), DEADLINE, WAIT).await;
+    let runs =
+        invoke_fresh_at_once(4, &d.env, &crate::lambda::scheduled_event(), DEADLINE, WAIT).await;
     let lines: Vec<String> = runs.iter().map(alert_line).collect();
     assert_eq!(
         lines.iter().filter(|l| *l == "sent FAIL for alpha").count(),
@@ -279,7 +272,7 @@ async fn a_hanging_target_with_a_short_deadline_still_publishes_metrics_and_its_
         .replace("\"retries\":0", "\"retries\":0,\"timeout_seconds\":60");
     let deadline = Duration::from_secs(80);
     let started = Instant::now();
-    let run = invoke_fresh(&env, &event(), deadline, WAIT).await;
+    let run = invoke_fresh(&env, &crate::lambda::scheduled_event(), deadline, WAIT).await;
     let elapsed = started.elapsed();
     let s = summary(&run);
     assert!(elapsed < deadline, "answered after {elapsed:?}");
