@@ -740,6 +740,10 @@ def measure_rng(jitter, nojitter, runs):
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--hello", required=True, help="the bare lambda_runtime bootstrap")
+    p.add_argument(
+        "--hello-fixed",
+        help="the same bootstrap linked position-dependent (-no-pie), like health-canary-lambda",
+    )
     p.add_argument("--canary", required=True, help="the health-canary-lambda binary")
     p.add_argument("--server", required=True, help="the sample-service binary")
     p.add_argument("--localstack", required=True, help="LocalStack endpoint URL")
@@ -800,12 +804,14 @@ class Bench:
             self.variants[f"scale-1+{label}"] = dict([kv.split("=", 1)])
 
     def kinds(self):
-        """hello: the floor. alert-1: one failing target, metrics, the alert state table (moto)
+        """hello: the floor. hello-fixed: the floor linked like the canary (-no-pie). alert-1: one failing target, metrics, the alert state table (moto)
         and SNS (the warm path). scale-N: N passing targets, metrics only (alerts off: no table,
         no SNS).
         scale-1+LABEL: scale-1 with extra environment. alert-1@LABEL, scale-1@LABEL: another build."""
         scales = [int(x) for x in self.args.scale.split(",") if x.strip()]
         kinds = ["hello", "alert-1"] + [f"scale-{n}" for n in scales] + list(self.variants)
+        if self.args.hello_fixed:
+            kinds.insert(1, "hello-fixed")
         for label in self.builds:
             if label:
                 kinds += [f"alert-1@{label}", f"scale-1@{label}"]
@@ -815,6 +821,8 @@ class Bench:
         """(binary, environment, alerting) for one run of `kind` in round `r`."""
         if kind == "hello":
             return self.args.hello, {}, False
+        if kind == "hello-fixed":
+            return self.args.hello_fixed, {}, False
         name, _, label = kind.partition("@")
         n = int(name.split("-")[1].split("+")[0])
         alerting = name.startswith("alert-")
@@ -834,7 +842,7 @@ class Bench:
     def run(self, kind, r):
         binary, env, alerting = self.start(kind, r)
         log = os.path.join(self.args.out, f"{kind}-{r}.log")
-        if kind == "hello":
+        if kind.startswith("hello"):
             return run_lambda(binary, env, 2, log)
         self.proxy.ack_put_metric_data = not alerting and not self.args.scale_to_localstack
         res = run_lambda(binary, env, 2, log, proxy=self.proxy,
