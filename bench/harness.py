@@ -750,6 +750,12 @@ def parse_args():
     p.add_argument("--dynamodb", required=True, help="moto endpoint URL (the alert state table)")
     p.add_argument("--runs", type=int, default=7, help="runs per kind (medians; ≥ 5)")
     p.add_argument("--scale", default="1,100,1000", help="target counts for the scale runs")
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="rounds run first and not counted (LocalStack, moto and the page cache settle)",
+    )
     p.add_argument("--out", default="bench-results", help="directory for logs and results.json")
     p.add_argument(
         "--config-env",
@@ -868,6 +874,14 @@ def main():
     samples = {k: [] for k in kinds}
     opens = {}
     try:
+        # The first rounds after the builds ran several times slower for every kind, hello-world
+        # included (LocalStack and moto still loading their services, cold page cache): measured
+        # but not counted.
+        for w in range(args.warmup):
+            for kind in kinds:
+                res = bench.run(kind, f"warmup{w}")
+                print(f"warm-up {w + 1}/{args.warmup} {kind:16s} init {res['init_ms']:8.2f} ms (not counted)",
+                      file=sys.stderr, flush=True)
         for r in range(args.runs):
             # Rotate the order each round so no kind always runs first (caches, CPU frequency).
             order = kinds[r % len(kinds):] + kinds[: r % len(kinds)]
