@@ -10,6 +10,18 @@ use tokio_rustls::rustls;
 
 const WALL: Duration = Duration::from_secs(10);
 
+/// Reads the client's first TLS record (its ClientHello) whole. A server that closes with
+/// unread bytes makes the kernel send a reset instead of a clean close, and which of the two the
+/// client sees would then depend on timing.
+async fn read_client_hello(tcp: &mut tokio::net::TcpStream) {
+    let mut header = [0u8; 5];
+    if tcp.read_exact(&mut header).await.is_err() {
+        return;
+    }
+    let mut hello = vec![0u8; usize::from(u16::from_be_bytes([header[3], header[4]]))];
+    let _ = tcp.read_exact(&mut hello).await;
+}
+
 /// A private CA written to a PEM file the config can point `ca_file` at.
 struct Ca {
     issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
@@ -194,8 +206,7 @@ async fn a_stalled_tls_handshake_is_a_connect_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_on_an_https_url_is_named() {
     let server = crate::support::serve_raw(|mut s| async move {
-        let mut hello = [0u8; 1024];
-        let _ = s.read(&mut hello).await;
+        read_client_hello(&mut s).await;
         let _ = s
             .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
             .await;
@@ -240,16 +251,8 @@ async fn a_redirect_from_https_down_to_http_is_not_followed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_closing_during_the_handshake_is_named() {
-    // The server reads the whole ClientHello before closing: closing with unread bytes makes
-    // the kernel send a reset instead of a clean close, and which one the client sees would
-    // then depend on timing.
     let server = crate::support::serve_raw(|mut tcp| async move {
-        let mut header = [0u8; 5];
-        if tcp.read_exact(&mut header).await.is_err() {
-            return;
-        }
-        let mut hello = vec![0u8; usize::from(u16::from_be_bytes([header[3], header[4]]))];
-        let _ = tcp.read_exact(&mut hello).await;
+        read_client_hello(&mut tcp).await;
         let _ = tcp.shutdown().await;
     })
     .await;
