@@ -800,6 +800,10 @@ class Bench:
         self.server, self.base = start_server(args.server)
         self.namespace = f"HealthCanaryBench{self.stamp}"
         self.extra = dict(kv.split("=", 1) for kv in args.extra_env)
+        # The floors: the hello-world as built, and linked -no-pie like the canary when given.
+        self.floors = {"hello": args.hello}
+        if args.hello_fixed:
+            self.floors["hello-fixed"] = args.hello_fixed
         self.builds = {"": args.canary}
         for spec in args.compare:
             label, path = spec.split("=", 1)
@@ -810,14 +814,12 @@ class Bench:
             self.variants[f"scale-1+{label}"] = dict([kv.split("=", 1)])
 
     def kinds(self):
-        """hello: the floor. hello-fixed: the floor linked like the canary (-no-pie). alert-1: one failing target, metrics, the alert state table (moto)
-        and SNS (the warm path). scale-N: N passing targets, metrics only (alerts off: no table,
-        no SNS).
+        """hello, hello-fixed: the floors (see __init__). alert-1: one failing target, metrics,
+        the alert state table (moto) and SNS (the warm path). scale-N: N passing targets, metrics
+        only (alerts off: no table, no SNS).
         scale-1+LABEL: scale-1 with extra environment. alert-1@LABEL, scale-1@LABEL: another build."""
         scales = [int(x) for x in self.args.scale.split(",") if x.strip()]
-        kinds = ["hello", "alert-1"] + [f"scale-{n}" for n in scales] + list(self.variants)
-        if self.args.hello_fixed:
-            kinds.insert(1, "hello-fixed")
+        kinds = list(self.floors) + ["alert-1"] + [f"scale-{n}" for n in scales] + list(self.variants)
         for label in self.builds:
             if label:
                 kinds += [f"alert-1@{label}", f"scale-1@{label}"]
@@ -825,10 +827,8 @@ class Bench:
 
     def start(self, kind, r):
         """(binary, environment, alerting) for one run of `kind` in round `r`."""
-        if kind == "hello":
-            return self.args.hello, {}, False
-        if kind == "hello-fixed":
-            return self.args.hello_fixed, {}, False
+        if kind in self.floors:
+            return self.floors[kind], {}, False
         name, _, label = kind.partition("@")
         n = int(name.split("-")[1].split("+")[0])
         alerting = name.startswith("alert-")
@@ -848,7 +848,7 @@ class Bench:
     def run(self, kind, r):
         binary, env, alerting = self.start(kind, r)
         log = os.path.join(self.args.out, f"{kind}-{r}.log")
-        if kind.startswith("hello"):
+        if kind in self.floors:
             return run_lambda(binary, env, 2, log)
         self.proxy.ack_put_metric_data = not alerting and not self.args.scale_to_localstack
         res = run_lambda(binary, env, 2, log, proxy=self.proxy,
